@@ -1,0 +1,3 @@
+from pgtune_hx.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Benchmarks: pgvector index sweeps and pgbench runs (headless)."""

@@ -1,0 +1,12 @@
+"""`pgtune-hx bench ...`: benchmark commands, one module per benchmark."""
+
+from __future__ import annotations
+
+import typer
+
+bench_app = typer.Typer(help="Benchmarks on the embedded server (or --allow-writes elsewhere).")
+
+
+def register(app: typer.Typer) -> None:
+    # each benchmark module adds its command to bench_app here, one line each
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,810 @@
+"""The six main screens; each draws a View and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import DataTable, Input, Sparkline, Static
+from textual.worker import get_current_worker
+
+from pgtune_hx.tui import fmt
+from pgtune_hx.tui.findings import Analysis, analyzer_available, run_analysis
+from pgtune_hx.tui.live import STATEMENT_SECTIONS, TABLE_SECTIONS
+from pgtune_hx.tui.locktree import tree_lines, walk
+from pgtune_hx.tui.messages import FindingsAnalyzed
+from pgtune_hx.tui.model import (
+    SORT_ORDER,
+    SORTS,
+    ActivityFilter,
+    SessionRow,
+    StatementRow,
+    View,
+    arrange,
+)
+from pgtune_hx.tui.screens.base import MonitorScreen
+
+STATE_STYLES = {
+    "active": "green",
+    "idle in transaction": "yellow",
+    "idle in transaction (aborted)": "bold red",
+    "idle": "dim",
+    "fastpath function call": "cyan",
+}
+
+
+def state_text(session: SessionRow) -> Text:
+    if session.waiting_on_lock:
+        return Text("waiting", style="bold red")
+    state = session.state or session.backend_type
+    return Text(state.replace("idle in transaction", "idle in xact"), STATE_STYLES.get(state, ""))
+
+
+def age_text(seconds: float | None, warn: float = 60.0, bad: float = 600.0) -> Text:
+    style = "" if seconds is None or seconds < warn else "yellow" if seconds < bad else "bold red"
+    return Text(fmt.age(seconds), style=style, justify="right")
+
+
+def right(text: str, style: str = "") -> Text:
+    return Text(text, style=style, justify="right")
+
+
+class SessionTable(DataTable[Any]):
+    """A table whose rows are keyed by pid; the cursor stays on its pid across refreshes."""
+
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:  # the cursor is past the end after a shrink
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def keep_cursor(self, key: str | None) -> None:
+        if key is None:
+            return
+        try:
+            index = self.get_row_index(key)
+        except Exception:  # the row is gone
+            return
+        self.move_cursor(row=index, animate=False)
+
+
+# -- overview ------------------------------------------------------------------------------
+
+SPARKS = (
+    ("tps", "TPS"),
+    ("active", "active sessions"),
+    ("waiting", "lock waiters"),
+    ("cache_hit", "cache hit"),
+    ("wal_bytes_s", "WAL/s"),
+    ("temp_bytes_s", "temp/s"),
+)
+
+
+def _spark_value(key: str, value: float | None) -> str:
+    if key == "cache_hit":
+        return fmt.pct(value)
+    if key.endswith("bytes_s"):
+        return fmt.size(value) + "/s" if value is not None else fmt.NA
+    return fmt.per_s(value)
+
+
+class OverviewScreen(MonitorScreen):
+    TITLE = "Overview"
+    PANEL = "Overview"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="ov-top"):
+            yield Static(id="ov-server", classes="panel")
+            yield Static(id="ov-throughput", classes="panel")
+        yield Static(id="ov-connections", classes="panel")
+        with Grid(id="ov-sparks"):
+            for key, label in SPARKS:
+                yield Static(label, id=f"lbl-{key}", classes="spark-label")
+                yield Sparkline([], id=f"spark-{key}", summary_function=max)
+        yield Static(id="ov-replication", classes="panel")
+
+    def show(self, view: View) -> None:
+        if not self.is_mounted:
+            return
+        ov = view.overview
+        server = Table.grid(padding=(0, 2))
+        server.add_column(style="bold")
+        server.add_column()
+        server.add_row("server", f"PostgreSQL {ov.server_version}")
+        server.add_row("database", ov.database)
+        server.add_row("role", ov.role)
+        server.add_row("uptime", fmt.age(ov.uptime_s) or fmt.NA)
+        server.add_row("role in cluster", "standby" if ov.in_recovery else "primary")
+        if ov.replay_delay_s is not None:
+            server.add_row("replay delay", fmt.age(ov.replay_delay_s))
+        server.add_row("backends", str(ov.backends_total))
+        self.query_one("#ov-server", Static).update(server)
+
+        thr = Table.grid(padding=(0, 2))
+        thr.add_column(style="bold")
+        thr.add_column(justify="right")
+        thr.add_column(style="bold")
+        thr.add_column(justify="right")
+        thr.add_row("TPS", fmt.per_s(ov.tps), "cache hit", fmt.pct(ov.cache_hit))
+        thr.add_row(
+            "commits/s", fmt.per_s(ov.commits_s), "since reset", fmt.pct(ov.cache_hit_total)
+        )
+        thr.add_row(
+            "rollbacks/s",
+            fmt.per_s(ov.rollbacks_s),
+            "temp/s",
+            fmt.size(ov.temp_bytes_s) if ov.temp_bytes_s is not None else fmt.NA,
+        )
+        thr.add_row(
+            "rows written/s",
+            fmt.per_s(ov.tup_written_s),
+            "WAL/s",
+            fmt.size(ov.wal_bytes_s) if ov.wal_bytes_s is not None else fmt.NA,
+        )
+        thr.add_row(
+            "deadlocks",
+            fmt.count(ov.deadlocks),
+            "checkpoints",
+            f"{fmt.count(ov.checkpoints_timed)} timed / {fmt.count(ov.checkpoints_requested)} req",
+        )
+        self.query_one("#ov-throughput", Static).update(thr)
+
+        conn = Text()
+        conn.append("connections ", style="bold")
+        total = ov.client_total
+        limit = ov.max_connections
+        conn.append(f"{total}/{limit if limit is not None else '?'}")
+        if limit:
+            share = total / limit
+            filled = round(share * 30)
+            conn.append(" [")
+            conn.append("█" * filled, style="red" if share > 0.8 else "green")
+            conn.append("·" * (30 - filled), style="dim")
+            conn.append(f"] {share * 100:.0f}%  ")
+        for state in sorted(ov.connections, key=lambda s: -ov.connections[s]):
+            conn.append(f"{state} ", style=STATE_STYLES.get(state, ""))
+            conn.append(f"{ov.connections[state]}  ", style="bold")
+        conn.append("waiting on locks ", style="red" if ov.lock_waiting else "")
+        conn.append(str(ov.lock_waiting), style="bold")
+        if ov.hidden:
+            conn.append(f"  hidden {ov.hidden}", style="yellow")
+        self.query_one("#ov-connections", Static).update(conn)
+
+        for key, label in SPARKS:
+            data = list(view.history.get(key, ()))
+            self.query_one(f"#spark-{key}", Sparkline).data = data
+            last = data[-1] if data else None
+            self.query_one(f"#lbl-{key}", Static).update(f"{label} {_spark_value(key, last)}")
+
+        rep = Table(title="replication", title_justify="left", expand=True, box=None)
+        for column in ("standby", "client", "state", "sync", "replay lag", "lag bytes"):
+            rep.add_column(column)
+        for r in ov.replicas:
+            rep.add_row(
+                r.name,
+                r.client,
+                r.state,
+                r.sync_state,
+                fmt.age(r.replay_lag_s) or "0",
+                fmt.size(r.replay_lag_bytes),
+            )
+        if not ov.replicas:
+            rep.add_row("none connected", "", "", "", "", "")
+        self.query_one("#ov-replication", Static).update(rep)
+
+
+# -- activity --------------------------------------------------------------------------------
+
+
+class SessionListScreen(MonitorScreen):
+    """Sessions in a table: Enter opens the session, c cancels, k or F9 terminates."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "signal('cancel')", "Cancel"),
+        Binding("k,f9", "signal('terminate')", "Kill"),
+    ]
+
+    def _selected(self) -> SessionRow | None:
+        key = self.query_one(SessionTable).selected_key()
+        view = self.monitor.view
+        if key is None or view is None:
+            return None
+        return view.session(int(key))
+
+    def action_signal(self, action: str) -> None:
+        session = self._selected()
+        if session is None:
+            self.notify("no session selected", severity="warning")
+            return
+        self.monitor.request_signal(session, "cancel" if action == "cancel" else "terminate")
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        session = self._selected()
+        if session is not None:
+            from pgtune_hx.tui.screens.session import SessionScreen
+
+            self.app.push_screen(SessionScreen(session.pid))
+
+
+class ActivityScreen(SessionListScreen):
+    TITLE = "Activity"
+    PANEL = "Activity"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("i", "toggle_idle", "Idle"),
+        Binding("s", "toggle_system", "System", show=False),
+        Binding("f6,o", "next_sort", "Sort"),
+        Binding("I", "invert", "Invert", show=False),
+        Binding("t", "sort('query_age')", "Sort by age", show=False),
+        Binding("x", "sort('xact_age')", "Sort by xact", show=False),
+        Binding("P", "sort('pid')", "Sort by pid", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+    COLUMNS = (
+        "PID",
+        "DATABASE",
+        "USER",
+        "APPLICATION",
+        "CLIENT",
+        "STATE",
+        "WAIT",
+        "XACT AGE",
+        "AGE",
+        "XMIN AGE",
+        "QUERY",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flt = ActivityFilter()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="act-info", classes="info")
+        yield Input(
+            placeholder="filter: pid, database, user, app, client, state, query", id="filter"
+        )
+        table = SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*self.COLUMNS)
+        yield table
+
+    def show(self, view: View) -> None:
+        if not self.is_mounted:
+            return
+        table = self.query_one(SessionTable)
+        key = table.selected_key()
+        rows = arrange(view.sessions, self.flt)
+        table.clear()
+        for session, depth in rows:
+            pid = f"{'└ ' if depth else ''}{session.pid}"
+            table.add_row(
+                Text(pid, style="dim" if depth else "bold"),
+                session.datname or "",
+                session.usename or "",
+                fmt.one_line(session.application_name, 18),
+                session.client,
+                state_text(session),
+                Text(session.wait, style="red" if session.waiting_on_lock else "yellow"),
+                age_text(session.xact_age_s),
+                age_text(session.shown_age_s),
+                right(fmt.count(session.backend_xmin_age) if session.backend_xmin_age else ""),
+                fmt.one_line(session.query, 200),
+                key=str(session.pid),
+            )
+        table.keep_cursor(key)
+        label, _, _ = SORTS[self.flt.sort]
+        info = Text()
+        info.append(f"{len(rows)} sessions shown of {len(view.sessions)}", style="bold")
+        info.append(f" · sort {label}{' (inverted)' if self.flt.reverse else ''}")
+        info.append(f" · idle {'shown' if self.flt.show_idle else 'hidden'}")
+        if self.flt.show_system:
+            info.append(" · system processes shown")
+        if self.flt.text:
+            info.append(f" · filter {self.flt.text!r}", style="bold yellow")
+        self.query_one("#act-info", Static).update(info)
+
+    def _redraw(self) -> None:
+        if self.monitor.view is not None:
+            self.show(self.monitor.view)
+
+    def _set(self, **changes: Any) -> None:
+        self.flt = dataclasses.replace(self.flt, **changes)
+        self._redraw()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._set(text="")
+        self.query_one(SessionTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set(text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.query_one(SessionTable).focus()
+
+    def action_toggle_idle(self) -> None:
+        self._set(show_idle=not self.flt.show_idle)
+
+    def action_toggle_system(self) -> None:
+        self._set(show_system=not self.flt.show_system)
+
+    def action_next_sort(self) -> None:
+        index = SORT_ORDER.index(self.flt.sort)
+        self._set(sort=SORT_ORDER[(index + 1) % len(SORT_ORDER)], reverse=False)
+
+    def action_sort(self, key: str) -> None:
+        self._set(sort=key, reverse=False)
+
+    def action_invert(self) -> None:
+        self._set(reverse=not self.flt.reverse)
+
+
+# -- locks ---------------------------------------------------------------------------------------
+
+
+class LocksScreen(SessionListScreen):
+    TITLE = "Locks"
+    PANEL = "Locks"
+    COLUMNS = (
+        "PID",
+        "BEHIND",
+        "STATE",
+        "WAIT",
+        "XACT AGE",
+        "AGE",
+        "USER",
+        "DATABASE",
+        "APPLICATION",
+        "QUERY",
+    )
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="act-info", classes="info")
+        table = SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*self.COLUMNS)
+        yield table
+
+    def show(self, view: View) -> None:
+        if not self.is_mounted:
+            return
+        table = self.query_one(SessionTable)
+        key = table.selected_key()
+        by_pid = {s.pid: s for s in view.sessions}
+        table.clear()
+        for node, prefix in tree_lines(view.lock_forest):
+            session = by_pid.get(node.pid)
+            label = Text(prefix, style="dim")
+            if node.prepared_xact:
+                label.append("prepared xact", style="bold magenta")
+            else:
+                label.append(str(node.pid), style="bold red" if node.is_root else "")
+            if node.cycle:
+                label.append(" (cycle)", style="bold magenta")
+            if node.also_blocked_by and not node.is_root:
+                label.append(f" +{','.join(map(str, node.also_blocked_by))}", style="dim")
+            behind = right(str(node.waiting_behind) if node.waiting_behind else "")
+            if session is None:
+                table.add_row(label, behind, "gone", "", "", "", "", "", "", "", key=str(node.pid))
+                continue
+            table.add_row(
+                label,
+                behind,
+                state_text(session),
+                Text(session.wait, style="red" if session.waiting_on_lock else ""),
+                age_text(session.xact_age_s),
+                age_text(session.shown_age_s),
+                session.usename or "",
+                session.datname or "",
+                fmt.one_line(session.application_name, 18),
+                fmt.one_line(session.query, 200),
+                key=str(node.pid),
+            )
+        table.keep_cursor(key)
+        waiting = sum(1 for node in walk(view.lock_forest) if not node.is_root)
+        info = Text()
+        if view.lock_forest:
+            info.append(f"{len(view.lock_forest)} root blocker(s)", style="bold red")
+            info.append(f", {waiting} session(s) waiting")
+            info.append(" · BEHIND = distinct sessions waiting on it, directly or not")
+        else:
+            info.append("no session waits on another session's lock", style="green")
+        if not view.can_signal:
+            info.append(" · cancel/terminate unavailable", style="yellow")
+        self.query_one("#act-info", Static).update(info)
+
+
+# -- statements -----------------------------------------------------------------------------------
+
+STATEMENT_SORTS: dict[str, tuple[str, Any]] = {
+    "total": ("total time", lambda r: r.total_ms),
+    "time_s": ("time/s", lambda r: r.time_ms_s or 0.0),
+    "calls_s": ("calls/s", lambda r: r.calls_s or 0.0),
+    "mean": ("mean time", lambda r: r.mean_ms),
+    "temp": ("temp written", lambda r: r.temp_written),
+    "read": ("blocks read", lambda r: r.shared_read),
+}
+
+
+class StatementsScreen(MonitorScreen):
+    TITLE = "Statements"
+    PANEL = "Statements"
+    SECTIONS = STATEMENT_SECTIONS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f6,o", "next_sort", "Sort"),
+        Binding("I", "invert", "Invert", show=False),
+    ]
+    COLUMNS = (
+        "TOTAL",
+        "SHARE",
+        "CALLS",
+        "CALLS/s",
+        "TIME ms/s",
+        "MEAN ms",
+        "ROWS/s",
+        "HIT",
+        "READ blk/s",
+        "TEMP blk/s",
+        "DATABASE",
+        "USER",
+        "QUERY",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "total"
+        self.reverse = False
+        self._rows: dict[str, StatementRow] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="stmt-info", classes="info")
+        table = SessionTable(id="statements", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*self.COLUMNS)
+        yield table
+
+    def show(self, view: View) -> None:
+        if not self.is_mounted:
+            return
+        info = Text()
+        stv = view.statements
+        table = self.query_one(SessionTable)
+        key = table.selected_key()
+        table.clear()
+        if stv is None:
+            info.append("collecting pg_stat_statements …")
+            self.query_one("#stmt-info", Static).update(info)
+            return
+        if stv.error:
+            info.append(f"pg_stat_statements unavailable: {stv.error}", style="bold yellow")
+            self.query_one("#stmt-info", Static).update(info)
+            return
+        label, keyfn = STATEMENT_SORTS[self.sort]
+        rows = sorted(stv.rows, key=keyfn, reverse=not self.reverse)
+        self._rows = {}
+        for row in rows:
+            row_key = "/".join(str(part) for part in row.key)
+            self._rows[row_key] = row
+            table.add_row(
+                right(fmt.ms(row.total_ms)),
+                right(fmt.pct(row.share)),
+                right(fmt.count(row.calls)),
+                right(fmt.per_s(row.calls_s)),
+                right(fmt.per_s(row.time_ms_s)),
+                right(fmt.ms(row.mean_ms)),
+                right(fmt.per_s(row.rows_s)),
+                right(fmt.pct(row.hit_ratio)),
+                right(fmt.per_s(row.read_blks_s)),
+                right(fmt.per_s(row.temp_blks_s)),
+                row.datname or "",
+                row.rolname or "",
+                fmt.one_line(row.query, 200) if row.query is not None else "<no text>",
+                key=row_key,
+            )
+        table.keep_cursor(key)
+        info.append(f"{len(rows)} statements", style="bold")
+        info.append(f" · sorted by {label}{' (inverted)' if self.reverse else ''}")
+        if stv.interval_s is not None:
+            info.append(f" · rates over the measured {stv.interval_s:.2f}s")
+        else:
+            info.append(" · rates n/a until the next refresh")
+        if stv.note:
+            info.append(f" · {stv.note}", style="yellow")
+        self.query_one("#stmt-info", Static).update(info)
+
+    def _redraw(self) -> None:
+        if self.monitor.view is not None:
+            self.show(self.monitor.view)
+
+    def action_next_sort(self) -> None:
+        order = list(STATEMENT_SORTS)
+        self.sort = order[(order.index(self.sort) + 1) % len(order)]
+        self._redraw()
+
+    def action_invert(self) -> None:
+        self.reverse = not self.reverse
+        self._redraw()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        row = self._rows.get(str(event.row_key.value))
+        if row is not None:
+            from pgtune_hx.tui.screens.statement import StatementScreen
+
+            self.app.push_screen(StatementScreen(row))
+
+
+# -- tables and indexes ----------------------------------------------------------------------------
+
+
+class TablesScreen(MonitorScreen):
+    TITLE = "Tables"
+    PANEL = "Tables"
+    SECTIONS = TABLE_SECTIONS
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f6,o", "next_sort", "Sort")]
+    SORTS: ClassVar[dict[str, tuple[str, Any]]] = {
+        "size": ("size", lambda t: t.total_bytes or 0),
+        "dead": ("dead tuples", lambda t: t.n_dead_tup),
+        "seq": ("seq scans", lambda t: t.seq_scan),
+        "vacuum": ("vacuum age", lambda t: t.vacuum_age_s or float("inf")),
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "size"
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical():
+            yield Static(id="tbl-info", classes="info")
+            tables = SessionTable(id="tables", cursor_type="row", zebra_stripes=True)
+            tables.add_columns(
+                "TABLE",
+                "TOTAL",
+                "TABLE",
+                "INDEXES",
+                "LIVE",
+                "DEAD",
+                "DEAD %",
+                "VACUUMED",
+                "ANALYZED",
+                "MOD SINCE AN.",
+                "SEQ SCANS",
+                "IDX SCANS",
+                "XID AGE",
+            )
+            yield tables
+            yield Static(id="idx-info", classes="info")
+            indexes = SessionTable(id="indexes", cursor_type="row", zebra_stripes=True)
+            indexes.add_columns("INDEX", "TABLE", "SIZE", "SCANS", "FLAGS", "DEFINITION")
+            yield indexes
+
+    def show(self, view: View) -> None:
+        if not self.is_mounted:
+            return
+        tv = view.tables
+        tables = self.query_one("#tables", SessionTable)
+        indexes = self.query_one("#indexes", SessionTable)
+        if tv is None:
+            self.query_one("#tbl-info", Static).update("collecting tables and indexes …")
+            return
+        tkey, ikey = tables.selected_key(), indexes.selected_key()
+        tables.clear()
+        label, keyfn = self.SORTS[self.sort]
+        for t in sorted(tv.tables, key=keyfn, reverse=self.sort != "vacuum"):
+            est = "~" if t.size_estimated else ""
+            dead_style = "bold red" if (t.dead_ratio or 0) > 0.2 else ""
+            tables.add_row(
+                t.name,
+                right(est + fmt.size(t.total_bytes)),
+                right(fmt.size(t.table_bytes) if t.table_bytes is not None else ""),
+                right(fmt.size(t.index_bytes) if t.index_bytes is not None else ""),
+                right(fmt.count(t.n_live_tup)),
+                right(fmt.count(t.n_dead_tup), dead_style),
+                right(fmt.pct(t.dead_ratio) if t.dead_ratio is not None else "", dead_style),
+                right(fmt.age(t.vacuum_age_s) + " ago" if t.vacuum_age_s is not None else "never"),
+                right(
+                    fmt.age(t.analyze_age_s) + " ago" if t.analyze_age_s is not None else "never"
+                ),
+                right(fmt.count(t.n_mod_since_analyze)),
+                right(fmt.count(t.seq_scan)),
+                right(fmt.count(t.idx_scan) if t.idx_scan is not None else ""),
+                right(fmt.count(t.xid_age)),
+                key=t.name,
+            )
+        tables.keep_cursor(tkey)
+        indexes.clear()
+        unused = dupes = 0
+        for ix in sorted(tv.indexes, key=lambda i: (-(i.size_bytes or 0), i.name)):
+            flags = Text()
+            if ix.no_scans:
+                unused += 1
+                flags.append("no scans ", style="yellow")
+            if ix.duplicate_of:
+                dupes += 1
+                flags.append(f"duplicate of {ix.duplicate_of} ", style="bold red")
+            if not ix.valid:
+                flags.append("INVALID ", style="bold red")
+            if ix.constraint_type:
+                flags.append(
+                    {"p": "primary key", "u": "unique", "x": "exclusion"}.get(
+                        ix.constraint_type, ix.constraint_type
+                    ),
+                    style="dim",
+                )
+            elif ix.unique:
+                flags.append("unique", style="dim")
+            est = "~" if ix.size_estimated else ""
+            indexes.add_row(
+                ix.name,
+                ix.table,
+                right(est + fmt.size(ix.size_bytes)),
+                right(fmt.count(ix.idx_scan)),
+                flags,
+                fmt.one_line(ix.indexdef, 160),
+                key=ix.name,
+            )
+        indexes.keep_cursor(ikey)
+        info = Text()
+        info.append(f"{len(tv.tables)} tables", style="bold")
+        info.append(f" · sorted by {label} · collected {tv.captured_at[11:19]} (every 30s)")
+        if any(t.size_estimated for t in tv.tables):
+            info.append(" · ~ = estimate from relpages (relation locked)", style="yellow")
+        if tv.error:
+            info.append(f" · {tv.error}", style="bold yellow")
+        self.query_one("#tbl-info", Static).update(info)
+        iinfo = Text()
+        iinfo.append(f"{len(tv.indexes)} indexes", style="bold")
+        iinfo.append(f" · {unused} with no scans since the stats reset", style="yellow")
+        iinfo.append(f" · {dupes} exact duplicates", style="red" if dupes else "")
+        self.query_one("#idx-info", Static).update(iinfo)
+
+    def action_next_sort(self) -> None:
+        order = list(self.SORTS)
+        self.sort = order[(order.index(self.sort) + 1) % len(order)]
+        if self.monitor.view is not None:
+            self.show(self.monitor.view)
+
+
+# -- findings --------------------------------------------------------------------------------------
+
+
+class FindingsScreen(MonitorScreen):
+    TITLE = "Findings"
+    PANEL = "Findings"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "copy_fix", "Copy fix"),
+        Binding("a", "analyze", "Analyze again"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.analysis: Analysis | None = None
+        self._running = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="fnd-info", classes="info")
+        table = SessionTable(id="findings", cursor_type="row", zebra_stripes=True)
+        table.add_columns("SEVERITY", "RULE", "OBJECT", "FINDING")
+        yield table
+        yield Static(id="fnd-detail", classes="panel")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.analysis is None and not self._running:
+            self.action_analyze()
+
+    def action_analyze(self) -> None:
+        if not analyzer_available():
+            self.query_one("#fnd-info", Static).update(
+                Text(
+                    "the analyzer (pgtune_hx.analyze) is not part of this build: no findings",
+                    style="bold yellow",
+                )
+            )
+            return
+        self._running = True
+        self.query_one("#fnd-info", Static).update("analyzing …")
+        self._analyze()
+
+    @work(thread=True, exclusive=True, group="findings")
+    def _analyze(self) -> None:
+        app = self.monitor
+        worker = get_current_worker()
+        snapshot = app.replay.snapshots[app.replay.position] if app.replay else None
+        since = None
+        if app.replay is not None and app.replay.position > 0:
+            since = app.replay.snapshots[app.replay.position - 1]
+        analysis = run_analysis(live=app.live, snapshot=snapshot, since=since)
+        if not worker.is_cancelled:
+            self.post_message(
+                FindingsAnalyzed(list(analysis.findings), analysis.error, analysis.captured_at)
+            )
+
+    def on_findings_analyzed(self, message: FindingsAnalyzed) -> None:
+        self._running = False
+        self.analysis = Analysis(tuple(message.findings), message.error, message.captured_at)
+        self._draw()
+
+    def _draw(self) -> None:
+        analysis = self.analysis
+        if analysis is None or not self.is_mounted:
+            return
+        table = self.query_one(SessionTable)
+        table.clear()
+        for index, finding in enumerate(analysis.findings):
+            severity = str(finding.severity)
+            style = {"critical": "bold red", "warning": "yellow"}.get(severity, "cyan")
+            table.add_row(
+                Text(severity, style=style),
+                finding.rule_id,
+                finding.object or "",
+                fmt.one_line(finding.title, 120),
+                key=str(index),
+            )
+        info = Text()
+        if analysis.error:
+            info.append(analysis.error, style="bold yellow")
+        else:
+            info.append(f"{len(analysis.findings)} findings", style="bold")
+            if analysis.captured_at:
+                info.append(f" · snapshot {analysis.captured_at[:19]}")
+            info.append(" · y copies the fix · a analyzes again")
+        self.query_one("#fnd-info", Static).update(info)
+        self._show_detail()
+
+    def _current(self) -> Any:
+        if self.analysis is None or not self.analysis.findings:
+            return None
+        key = self.query_one(SessionTable).selected_key()
+        if key is None:
+            return None
+        return self.analysis.findings[int(key)]
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        finding = self._current()
+        detail = self.query_one("#fnd-detail", Static)
+        if finding is None:
+            detail.update("")
+            return
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_row("finding", finding.title)
+        grid.add_row("object", finding.object or "")
+        grid.add_row("confidence", finding.confidence)
+        for name, value in finding.evidence.items():
+            grid.add_row(f"· {name}", fmt.one_line(str(value), 200))
+        grid.add_row("fix", Text(finding.fix or "(none)", style="bold green"))
+        if finding.doc:
+            grid.add_row("doc", finding.doc)
+        detail.update(grid)
+
+    def action_copy_fix(self) -> None:
+        finding = self._current()
+        if finding is None or not finding.fix:
+            self.notify("this finding has no fix to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard(finding.fix)
+        self.notify(f"copied the fix of {finding.rule_id}", title="clipboard")

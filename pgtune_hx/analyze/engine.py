@@ -14,14 +14,19 @@ the default.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
+from pgtune_hx.analyze.common import seconds_between, setting_base
 from pgtune_hx.analyze.findings import Finding, Severity
+from pgtune_hx.analyze.interval import deltas
 from pgtune_hx.analyze.registry import Rule, select_rules
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.errors import UsageError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +37,15 @@ class Context:
     since: Snapshot | None = None
     rule: Rule | None = None
     notes: list[str] = field(default_factory=list)
+    _delta_cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cache(self, key: str, build: Callable[[], T]) -> T:
+        """Work several rules share (an index grouping, a lookup) is done once."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        result: T = self._cache[key]
+        return result
 
     @property
     def interval_s(self) -> float | None:
@@ -40,6 +54,11 @@ class Context:
             return None
         return (self.snapshot.captured - self.since.captured).total_seconds()
 
+    @property
+    def now(self) -> dt.datetime:
+        """The moment the (later) snapshot was taken; ages are measured to it."""
+        return self.snapshot.captured
+
     @cached_property
     def settings(self) -> dict[str, dict[str, Any]]:
         return {str(r["name"]): r for r in self.snapshot.rows("settings")}
@@ -47,6 +66,47 @@ class Context:
     def setting(self, name: str) -> str | None:
         row = self.settings.get(name)
         return None if row is None else row.get("setting")
+
+    def setting_base(self, name: str) -> float | None:
+        """A setting in base units (bytes, milliseconds), None when not visible."""
+        return setting_base(self.settings.get(name))
+
+    def setting_on(self, name: str) -> bool | None:
+        value = self.setting(name)
+        return None if value is None else value == "on"
+
+    @property
+    def database(self) -> str | None:
+        name = self.snapshot.server.get("database")
+        return None if name is None else str(name)
+
+    @cached_property
+    def database_row(self) -> dict[str, Any] | None:
+        """The pg_stat_database row of the database the snapshot was taken in."""
+        for row in self.snapshot.rows("database"):
+            if row.get("datname") == self.database:
+                return row
+        return None
+
+    @cached_property
+    def stats_age_s(self) -> float | None:
+        """Seconds since this database's statistics were reset (None: never reset)."""
+        row = self.database_row or {}
+        return seconds_between(row.get("stats_reset"), self.now)
+
+    def counters(self, name: str) -> list[dict[str, Any]]:
+        """Rows of a section; with ``since``, counters are the interval's deltas."""
+        if self.since is None:
+            return self.snapshot.rows(name)
+        return self._deltas(name)
+
+    def _deltas(self, name: str) -> list[dict[str, Any]]:
+        cached = self._delta_cache.get(name)
+        if cached is None:
+            assert self.since is not None
+            cached = deltas(self.since, self.snapshot, name)
+            self._delta_cache[name] = cached
+        return cached
 
     def finding(
         self,

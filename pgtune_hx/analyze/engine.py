@@ -84,15 +84,16 @@ class Context:
     def database_row(self) -> dict[str, Any] | None:
         """The pg_stat_database row of the database the snapshot was taken in."""
         for row in self.snapshot.rows("database"):
-            if row.get("datname") == self.database:
+            if row.get("is_current") or row.get("datname") == self.database:
                 return row
         return None
 
     @cached_property
     def stats_age_s(self) -> float | None:
         """Seconds since this database's statistics were reset (None: never reset)."""
-        row = self.database_row or {}
-        return seconds_between(row.get("stats_reset"), self.now)
+        resets = self.snapshot.server.get("stats_reset") or {}
+        reset = resets.get("database") or (self.database_row or {}).get("stats_reset")
+        return seconds_between(reset, self.now)
 
     def counters(self, name: str) -> list[dict[str, Any]]:
         """Rows of a section; with ``since``, counters are the interval's deltas."""
@@ -155,6 +156,62 @@ def _split_overrides(rules: list[Rule], thresholds: dict[str, Any]) -> dict[str,
     return per_rule
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The findings plus what was run and what could not be."""
+
+    findings: list[Finding]
+    rules_run: list[str]
+    rules_skipped: dict[str, str]  # rule id -> why (a missing snapshot section)
+    interval_s: float | None
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.name: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.name] += 1
+        return counts
+
+    def at_or_above(self, level: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity >= level]
+
+
+def run(
+    snapshot: Snapshot,
+    since: Snapshot | None = None,
+    *,
+    rules: list[str] | None = None,
+    **thresholds: Any,
+) -> Analysis:
+    """Run the selected rules (all by default) and say which could not run."""
+    if since is not None and since.captured >= snapshot.captured:
+        raise UsageError(
+            f"the --since snapshot ({since.captured_at}) is not older than the snapshot "
+            f"({snapshot.captured_at})"
+        )
+    if since is not None and since.server.get("system_identifier") != snapshot.server.get(
+        "system_identifier"
+    ):
+        raise UsageError("the two snapshots come from different servers (system identifier)")
+    selected = select_rules(rules)
+    overrides = _split_overrides(selected, thresholds)
+    ctx = Context(snapshot=snapshot, since=since)
+    findings: list[Finding] = []
+    ran: list[str] = []
+    skipped: dict[str, str] = {}
+    for r in selected:
+        missing = [name for name in r.requires if not snapshot.has(name)]
+        if missing:
+            reasons = [f"{name}: {snapshot.section(name).error}" for name in missing]
+            skipped[r.id] = "; ".join(reasons)
+            continue
+        ctx.rule = r
+        findings.extend(r.run(ctx, overrides[r.id]))
+        ran.append(r.id)
+    ctx.rule = None
+    findings.sort(key=Finding.sort_key)
+    return Analysis(findings, ran, skipped, ctx.interval_s)
+
+
 def analyze(
     snapshot: Snapshot,
     since: Snapshot | None = None,
@@ -163,24 +220,4 @@ def analyze(
     **thresholds: Any,
 ) -> list[Finding]:
     """Findings of the selected rules (all by default), most severe and largest first."""
-    if since is not None and since.captured >= snapshot.captured:
-        raise UsageError(
-            f"--since snapshot ({since.captured_at}) is not older than the snapshot "
-            f"({snapshot.captured_at})"
-        )
-    selected = select_rules(rules)
-    overrides = _split_overrides(selected, thresholds)
-    ctx = Context(snapshot=snapshot, since=since)
-    findings: list[Finding] = []
-    for r in selected:
-        if any(not snapshot.has(name) for name in r.requires):
-            continue
-        ctx.rule = r
-        findings.extend(r.run(ctx, overrides[r.id]))
-    ctx.rule = None
-    findings.sort(key=Finding.sort_key)
-    return findings
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return run(snapshot, since, rules=rules, **thresholds).findings

@@ -250,6 +250,32 @@ def _removal(row: dict[str, Any]) -> tuple[str, str, str]:
     return drop_index_sql(row), "sql", "high"
 
 
+def _duplicates(ctx: Context) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(index to drop, index it duplicates) pairs, computed once for two rules."""
+
+    def build() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        pairs = []
+        for group in _by_table(ctx).values():
+            buckets: dict[tuple[Any, ...], list[tuple[dict[str, Any], Shape]]] = defaultdict(list)
+            for row, shape in group:
+                buckets[(shape.am, shape.keys, shape.include, shape.predicate)].append((row, shape))
+            for members in buckets.values():
+                if len(members) < 2:
+                    continue
+                members.sort(key=lambda m: _keeper_rank(m[0]))
+                keep_row, keep_shape = members[0]
+                for row, shape in members[1:]:
+                    if shape.unique and keep_shape.unique:
+                        if shape.nulls_not_distinct != keep_shape.nulls_not_distinct:
+                            continue  # different constraints despite equal keys
+                    elif shape.unique:
+                        continue  # never drop a unique index in favour of a plain one
+                    pairs.append((row, keep_row))
+        return pairs
+
+    return ctx.cache("duplicate_indexes", build)
+
+
 @rule(
     "index.duplicate",
     severity=Severity.warning,
@@ -266,42 +292,28 @@ def duplicate_indexes(ctx: Context, *, min_size_bytes: int = 0) -> Iterator[Find
 
     https://www.postgresql.org/docs/current/indexes-multicolumn.html
     """
-    for group in _by_table(ctx).values():
-        buckets: dict[tuple[Any, ...], list[tuple[dict[str, Any], Shape]]] = defaultdict(list)
-        for row, shape in group:
-            buckets[(shape.am, shape.keys, shape.include, shape.predicate)].append((row, shape))
-        for members in buckets.values():
-            if len(members) < 2:
-                continue
-            members.sort(key=lambda m: _keeper_rank(m[0]))
-            keep_row, keep_shape = members[0]
-            for row, shape in members[1:]:
-                if shape.unique and keep_shape.unique:
-                    if shape.nulls_not_distinct != keep_shape.nulls_not_distinct:
-                        continue  # different constraints despite equal keys
-                elif shape.unique:
-                    continue  # never drop a unique index in favour of a plain one
-                size = num(row.get("size_bytes"))
-                if size < min_size_bytes:
-                    continue
-                fix, fix_kind, confidence = _removal(row)
-                yield ctx.finding(
-                    object=index_name(row),
-                    evidence={
-                        "table": table_name(row),
-                        "duplicate_of": index_name(keep_row),
-                        "indexdef": row.get("indexdef"),
-                        "kept_indexdef": keep_row.get("indexdef"),
-                        "idx_scan": int(num(row.get("idx_scan"))),
-                        "kept_idx_scan": int(num(keep_row.get("idx_scan"))),
-                        "size_bytes": int(size),
-                        "size": human_bytes(size),
-                    },
-                    fix=fix,
-                    fix_kind=fix_kind,
-                    impact=size,
-                    confidence=confidence,
-                )
+    for row, keep_row in _duplicates(ctx):
+        size = num(row.get("size_bytes"))
+        if size < min_size_bytes:
+            continue
+        fix, fix_kind, confidence = _removal(row)
+        yield ctx.finding(
+            object=index_name(row),
+            evidence={
+                "table": table_name(row),
+                "duplicate_of": index_name(keep_row),
+                "indexdef": row.get("indexdef"),
+                "kept_indexdef": keep_row.get("indexdef"),
+                "idx_scan": int(num(row.get("idx_scan"))),
+                "kept_idx_scan": int(num(keep_row.get("idx_scan"))),
+                "size_bytes": int(size),
+                "size": human_bytes(size),
+            },
+            fix=fix,
+            fix_kind=fix_kind,
+            impact=size,
+            confidence=confidence,
+        )
 
 
 @rule(
@@ -323,11 +335,12 @@ def redundant_indexes(ctx: Context, *, min_size_bytes: int = 0) -> Iterator[Find
 
     https://www.postgresql.org/docs/current/indexes-multicolumn.html
     """
+    duplicates = {id(row) for row, _ in _duplicates(ctx)}
     for group in _by_table(ctx).values():
         btrees = [(r, s) for r, s in group if s.am == "btree"]
         for row, shape in btrees:
-            if enforces_something(row):
-                continue
+            if enforces_something(row) or id(row) in duplicates:
+                continue  # duplicates are index.duplicate's
             size = num(row.get("size_bytes"))
             if size < min_size_bytes:
                 continue

@@ -433,80 +433,70 @@ def idle_in_transaction(
         )
 
 
-def _root_blockers(rows: list[dict[str, Any]]) -> dict[int, list[int]]:
-    """root blocker pid -> every pid waiting on it, directly or through others."""
-    blocked_by: dict[int, list[int]] = {}
-    for row in rows:
-        pid = int(num(row.get("pid")))
-        blockers = [int(num(p)) for p in row.get("blocked_by") or ()]
-        if blockers:
-            blocked_by[pid] = blockers
-    roots: dict[int, set[int]] = {}
-
-    def walk(pid: int, start: int, seen: set[int]) -> None:
-        for blocker in blocked_by.get(pid, []):
-            if blocker in seen:
-                continue
-            seen.add(blocker)
-            if blocker not in blocked_by:
-                roots.setdefault(blocker, set()).add(start)
-            else:
-                walk(blocker, start, seen)
-
-    for pid in blocked_by:
-        walk(pid, pid, {pid})
-    return {root: sorted(waiters) for root, waiters in roots.items()}
-
-
 @rule(
     "server.lock_waits",
     severity=Severity.warning,
     title="Sessions wait on locks held by a root blocker",
-    requires=("activity",),
+    requires=("blocking",),
 )
 def lock_waits(
     ctx: Context, *, min_wait_s: float = 0.0, critical_wait_s: float = 60.0
 ) -> Iterator[Finding]:
-    """A lock chain has a root: the one session that blocks others without
+    """A lock chain has a root: the session that blocks others without
     waiting itself. Cancelling the waiters does nothing; the root (often idle
-    in a transaction, or running a long DDL) is the one to deal with. The
-    finding is per root blocker, with the sessions waiting behind it.
+    in a transaction, or running a long DDL) is the one to deal with. One
+    finding per root blocker, with every session waiting behind it, directly
+    or through others. A root of pid 0 is a prepared transaction.
 
     https://www.postgresql.org/docs/current/explicit-locking.html
     """
-    blocking = ctx.snapshot.rows("blocking") or [
-        r for r in ctx.snapshot.rows("activity") if r.get("blocked_by")
-    ]
-    roots = _root_blockers(blocking)
-    if not roots:
-        return
+    rows = ctx.snapshot.rows("blocking")
     activity = {int(num(r.get("pid"))): r for r in ctx.snapshot.rows("activity")}
-    for root, waiters in roots.items():
-        waits = [
-            _age(ctx, activity[w], "state") for w in waiters if w in activity
-        ]  # a waiting backend's state changed when its statement started waiting
-        longest = max((w for w in waits if w is not None), default=0.0)
+    for root in rows:
+        if not root.get("is_root") or not root.get("blocks"):
+            continue
+        pid = int(num(root.get("pid")))
+        waiters = [r for r in rows if pid in (r.get("root_pids") or ())]
+        # a waiting backend's state changed when its statement started waiting
+        waits = [num(w.get("state_age_s")) for w in waiters if w.get("state_age_s") is not None]
+        longest = max(waits, default=0.0)
         if longest < min_wait_s:
             continue
-        root_row = activity.get(root, {"pid": root})
+        session = _session(ctx, activity.get(pid, root))
         evidence = {
-            "root_blocker": _session(ctx, root_row),
-            "waiting_pids": waiters,
-            "waiting_sessions": len(waiters),
-            "longest_wait_s": round(longest, 1),
-            "waiting_queries": [
-                short_query(activity[w].get("query"), 120) for w in waiters[:5] if w in activity
+            "root_blocker": session,
+            "blocked_count": root.get("blocked_count"),
+            "waiting": [
+                {
+                    "pid": w.get("pid"),
+                    "depth": w.get("depth"),
+                    "blocked_by": w.get("blocked_by"),
+                    "wait_s": rounded(num(w.get("state_age_s")), 1),
+                    "query": short_query(w.get("query"), 120),
+                }
+                for w in sorted(waiters, key=lambda w: num(w.get("depth")))[:10]
             ],
+            "longest_wait_s": round(longest, 1),
+            "in_cycle": any(w.get("in_cycle") for w in waiters),
         }
+        if pid == 0:
+            fix = (
+                "-- the root is a prepared transaction: COMMIT PREPARED or ROLLBACK PREPARED "
+                "its gid (pg_prepared_xacts)"
+            )
+            kind = "action"
+        else:
+            fix = (
+                f"SELECT pg_cancel_backend({pid});  -- cancels the root blocker's statement; "
+                f"if it is idle in a transaction: {_terminate(pid)}"
+            )
+            kind = "sql"
         yield ctx.finding(
-            object=f"pid {root}",
+            object=f"pid {pid}",
             evidence=evidence,
-            fix=(
-                f"SELECT pg_cancel_backend({root});  -- cancels the root blocker's statement; "
-                f"if it is idle in a transaction: {_terminate(root)}"
-            ),
-            fix_kind="sql",
-            impact=longest * len(waiters),
+            fix=fix,
+            fix_kind=kind,
+            impact=longest * max(1, len(waiters)),
             severity=Severity.critical if longest >= critical_wait_s else None,
         )
 
@@ -665,9 +655,7 @@ def archiver_failing(ctx: Context) -> Iterator[Finding]:
     failed_at = archiver.get("last_failed_time")
     archived_at = archiver.get("last_archived_time")
     since_ok = seconds_between(archived_at, ctx.now)
-    failing = failed_at is not None and (
-        archived_at is None or seconds_between(archived_at, ctx.now) or 0
-    ) > (seconds_between(failed_at, ctx.now) or 0)
+    failing = bool(archiver.get("failing"))
     interval_failures = None
     if ctx.since is not None:
         delta = _one(ctx, "archiver") or {}

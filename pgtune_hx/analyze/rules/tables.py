@@ -11,7 +11,6 @@ from pgtune_hx.analyze.common import (
     human_duration,
     num,
     qualified,
-    quote_literal,
     ratio,
     rounded,
     seconds_between,
@@ -609,7 +608,7 @@ def transaction_id_danger(
     yield from _wraparound(
         ctx,
         column="xid_age",
-        database_column="datfrozenxid_age",
+        database_column="xid_age",
         kind="xid",
         warning_fraction=warning_fraction,
         critical_fraction=critical_fraction,
@@ -636,7 +635,7 @@ def multixact_id_danger(
     yield from _wraparound(
         ctx,
         column="mxid_age",
-        database_column="datminmxid_age",
+        database_column="mxid_age",
         kind="mxid",
         warning_fraction=warning_fraction,
         critical_fraction=critical_fraction,
@@ -655,52 +654,53 @@ def sequence_danger(
 ) -> Iterator[Finding]:
     """When a sequence reaches its maximum, nextval() fails and every insert
     that needs a new id fails with it. A sequence of type integer (the default
-    for ``serial``) runs out at 2,147,483,647. Widening the sequence is not
-    enough when the column it feeds is integer too: change both.
+    for ``serial``) runs out at 2,147,483,647, and so does a bigint sequence
+    feeding an integer column: the used share is measured against the smaller
+    of the two limits (``used_ratio`` of the sequences section). Widening the
+    sequence is not enough when the column is integer too: change both.
 
     https://www.postgresql.org/docs/current/sql-altersequence.html
     """
     for row in ctx.snapshot.rows("sequences"):
-        last = row.get("last_value")
-        if last is None:
+        used = row.get("used_ratio")
+        if used is None or num(used) < warning_fraction:
             continue  # never used, or not readable by this role
-        increment = num(row.get("increment_by"), 1)
-        low, high = num(row.get("min_value")), num(row.get("max_value"))
-        span = high - low
-        if span <= 0:
-            continue
-        used = (num(last) - low) / span if increment > 0 else (high - num(last)) / span
-        if used < warning_fraction:
-            continue
+        used = num(used)
         name = qualified(row.get("schemaname"), str(row.get("sequencename")))
         data_type = str(row.get("data_type") or "")
-        remaining = (
-            (high - num(last)) / increment if increment > 0 else (num(last) - low) / -increment
-        )
+        column_type = row.get("column_type")
+        owned_by = row.get("owned_by")
+        narrow = [t for t in (data_type, column_type) if t in ("smallint", "integer")]
+        lines: list[str] = []
         if data_type in ("smallint", "integer"):
-            fix = (
-                f"ALTER SEQUENCE {name} AS bigint;\n"
-                f"-- and the column it feeds, e.g. ALTER TABLE <table> ALTER COLUMN <column> "
-                f"TYPE bigint; (rewrites the table); "
-                f"see pg_depend for the owning column of {quote_literal(name)}"
+            lines.append(f"ALTER SEQUENCE {name} AS bigint;")
+        if owned_by and column_type in ("smallint", "integer"):
+            table, _, column = str(owned_by).rpartition(".")
+            lines.append(
+                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE bigint;  "
+                "-- rewrites the table under an ACCESS EXCLUSIVE lock"
             )
-            kind = "sql"
+        if narrow and not owned_by:
+            lines.append(f"-- and widen the column(s) that take values from {name}")
+        if lines:
+            fix, kind = "\n".join(lines), "sql"
         else:
             fix = (
-                f"-- {name} is already bigint: reset it if old ids are free "
-                "(ALTER SEQUENCE ... RESTART) or move to a new key scheme"
+                f"-- {name} and its column are bigint already: restart it if old ids are "
+                "free (ALTER SEQUENCE ... RESTART) or change the key scheme"
             )
             kind = "action"
         yield ctx.finding(
             object=name,
             evidence={
                 "data_type": data_type,
-                "last_value": int(num(last)),
-                "min_value": int(low),
-                "max_value": int(high),
-                "increment_by": int(increment),
-                "fraction_used": round(used, 6),
-                "values_remaining": int(remaining),
+                "owned_by": owned_by,
+                "column_type": column_type,
+                "last_value": row.get("last_value"),
+                "usable_limit": row.get("usable_limit"),
+                "increment_by": row.get("increment_by"),
+                "used_ratio": round(used, 6),
+                "values_remaining": row.get("remaining"),
                 "cycle": row.get("cycle"),
             },
             fix=fix,

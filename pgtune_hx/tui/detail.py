@@ -15,9 +15,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgtune_hx.collect.model import json_safe
+from pgtune_hx.collect.runner import Context
+from pgtune_hx.collect.statements import locate
 from pgtune_hx.db import Connection, Guard, connect, probe, translated
 from pgtune_hx.db.connect import translate_query_error
-from pgtune_hx.errors import InvalidSQL, MissingCapability, PgtuneError
+from pgtune_hx.errors import InvalidSQL, PgtuneError
 from pgtune_hx.tui.sqlfiles import pick
 
 PROGRESS_VIEWS = ("vacuum", "analyze", "create_index", "cluster", "basebackup", "copy")
@@ -54,15 +56,10 @@ def _rows(
     return [{k: json_safe(v) for k, v in row.items()} for row in rows]
 
 
-def pg_stat_statements_schema(conn: Connection) -> str | None:
-    if not probe(conn).has_pg_stat_statements():
-        return None
-    version = probe(conn).server_version_num
-    row = conn.execute(
-        sql.SQL(pick("extension_schema", version)),
-        {"name": "pg_stat_statements"},
-    ).fetchone()
-    return str(row["nspname"]) if row else None
+def pg_stat_statements_schema(conn: Connection) -> str:
+    """Where pg_stat_statements lives, or the collectors' error saying why not."""
+    schema, _version = locate(Context(conn, probe(conn)))
+    return schema
 
 
 # -- signals ----------------------------------------------------------------------------
@@ -120,7 +117,7 @@ def statement_kind(query: str) -> tuple[str, bool]:
     if len(statements) != 1:
         raise InvalidSQL(f"expected one statement, found {len(statements)}")
 
-    class Params(Visitor):  # type: ignore[misc]
+    class Params(Visitor):
         found = False
 
         def visit_ParamRef(self, ancestors: Any, node: Any) -> None:
@@ -217,8 +214,6 @@ def session_detail(
         if query_id is not None and datid is not None:
             try:
                 schema = pg_stat_statements_schema(conn)
-                if schema is None:
-                    raise MissingCapability("pg_stat_statements is not installed here")
                 statements = _rows(
                     conn,
                     _composed(pick("session_statement", version), schema=schema),

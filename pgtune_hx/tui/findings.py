@@ -10,10 +10,6 @@ from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.db import connect
 from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tui.live import (
-    CORE_SECTIONS,
-    STATEMENT_SECTIONS,
-    TABLE_SECTIONS,
-    LiveCollector,
     LiveConfig,
 )
 
@@ -30,9 +26,11 @@ def analyzer_available() -> bool:
 
 
 def full_snapshot(live: LiveConfig) -> Snapshot:
-    """Every section the monitor knows how to collect, on a session of its own."""
+    """A complete snapshot (every collector), on a session of its own."""
+    from pgtune_hx.collect.snapshot import collect_snapshot
+
     with connect(live.dsn, live.guard) as conn:
-        return LiveCollector(conn).collect(CORE_SECTIONS | STATEMENT_SECTIONS | TABLE_SECTIONS)
+        return collect_snapshot(conn)
 
 
 def run_analysis(

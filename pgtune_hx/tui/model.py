@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgtune_hx.collect.model import Section, Snapshot
+from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tui.locktree import LockNode, build_forest
 
 HISTORY_SECONDS = 600.0
@@ -158,6 +159,16 @@ def _client(row: Mapping[str, Any]) -> str:
     return "local" if port == -1 else ""
 
 
+def _age(
+    row: Mapping[str, Any], derived: str, start: str, captured: dt.datetime | None
+) -> float | None:
+    """The collectors' derived age when present, else capture time minus the start."""
+    value = _num(row.get(derived))
+    if value is not None:
+        return max(0.0, value)
+    return seconds_between(captured, row.get(start))
+
+
 def sessions_from(activity: Section, captured: dt.datetime | None) -> list[SessionRow]:
     rows = []
     for row in activity.rows:
@@ -178,11 +189,11 @@ def sessions_from(activity: Section, captured: dt.datetime | None) -> list[Sessi
                 wait_event_type=row.get("wait_event_type"),
                 wait_event=row.get("wait_event"),
                 backend_start=row.get("backend_start"),
-                xact_age_s=seconds_between(captured, row.get("xact_start")),
-                query_age_s=seconds_between(captured, row.get("query_start")),
-                state_age_s=seconds_between(captured, row.get("state_change")),
+                xact_age_s=_age(row, "xact_age_s", "xact_start", captured),
+                query_age_s=_age(row, "query_age_s", "query_start", captured),
+                state_age_s=_age(row, "state_age_s", "state_change", captured),
                 backend_xmin_age=int(xmin_age) if xmin_age is not None else None,
-                query_id=int(query_id) if query_id is not None else None,
+                query_id=int(query_id) if query_id not in (None, "") else None,
                 query=str(row.get("query") or ""),
                 blocked_by=tuple(int(p) for p in blocked),
             )
@@ -431,15 +442,13 @@ class IndexRow:
     unique: bool
     constraint_type: str | None
     valid: bool
-    duplicate_of: str | None
     indexdef: str
+    # (rule id, title) of the analyzer's index findings on this index
+    verdicts: tuple[tuple[str, str], ...] = ()
 
     @property
     def no_scans(self) -> bool:
-        """No scan since the statistics were reset, and nothing depends on it."""
-        return (
-            self.idx_scan == 0 and not self.unique and self.constraint_type is None and self.valid
-        )
+        return self.idx_scan == 0
 
 
 @dataclass(frozen=True)
@@ -449,11 +458,35 @@ class TablesView:
     captured_at: str
     error: str | None = None
     skipped: tuple[str, ...] = ()
+    verdicts_note: str | None = None
 
 
 def _latest(*values: Any) -> dt.datetime | None:
     stamps = [t for t in (parse_ts(v) for v in values) if t is not None]
     return max(stamps) if stamps else None
+
+
+def index_verdicts(snap: Snapshot) -> tuple[dict[str, list[tuple[str, str]]], str | None]:
+    """The analyzer's index rules (unused, duplicate, redundant, invalid ...) by index."""
+    try:
+        from pgtune_hx.analyze.engine import run
+    except ImportError:
+        return {}, "index verdicts need the analyzer, which is not part of this build"
+    try:
+        analysis = run(snap, rules=["index"])
+    except PgtuneError as exc:
+        return {}, f"index verdicts unavailable: {exc}"
+    found: dict[str, list[tuple[str, str]]] = {}
+    for finding in analysis.findings:
+        if finding.object:
+            found.setdefault(finding.object, []).append((finding.rule_id, finding.title))
+    return found, None
+
+
+def _qualified(schema: Any, name: Any) -> str:
+    from pgtune_hx.analyze.common import qualified
+
+    return qualified(str(schema) if schema else None, str(name))
 
 
 def tables_view(snap: Snapshot) -> TablesView:
@@ -462,47 +495,43 @@ def tables_view(snap: Snapshot) -> TablesView:
     for row in snap.rows("tables"):
         live, dead = int(row.get("n_live_tup") or 0), int(row.get("n_dead_tup") or 0)
         total = row.get("total_bytes")
-        estimated = total is None
-        if estimated:
-            total = row.get("est_table_bytes")
         vacuum = _latest(row.get("last_vacuum"), row.get("last_autovacuum"))
         analyze = _latest(row.get("last_analyze"), row.get("last_autoanalyze"))
         tables.append(
             TableRow(
-                name=f"{row.get('schemaname')}.{row.get('relname')}",
+                name=_qualified(row.get("schemaname"), row.get("relname")),
                 total_bytes=int(total) if total is not None else None,
                 table_bytes=row.get("table_bytes"),
                 index_bytes=row.get("index_bytes"),
-                size_estimated=estimated,
+                size_estimated=row.get("size_source") == "catalog",
                 n_live_tup=live,
                 n_dead_tup=dead,
                 dead_ratio=dead / (live + dead) if live + dead else None,
-                vacuum_age_s=seconds_between(captured, vacuum.isoformat()) if vacuum else None,
-                analyze_age_s=seconds_between(captured, analyze.isoformat()) if analyze else None,
+                vacuum_age_s=seconds_between(captured, vacuum),
+                analyze_age_s=seconds_between(captured, analyze),
                 seq_scan=int(row.get("seq_scan") or 0),
                 idx_scan=row.get("idx_scan"),
                 n_mod_since_analyze=int(row.get("n_mod_since_analyze") or 0),
                 xid_age=row.get("xid_age"),
             )
         )
+    verdicts, note = index_verdicts(snap) if snap.has("indexes") else ({}, None)
     indexes = []
     for row in snap.rows("indexes"):
         size = row.get("size_bytes")
-        estimated = size is None
-        if estimated:
-            size = row.get("est_size_bytes")
+        name = _qualified(row.get("schemaname"), row.get("indexrelname"))
         indexes.append(
             IndexRow(
-                name=f"{row.get('schemaname')}.{row.get('indexrelname')}",
-                table=f"{row.get('schemaname')}.{row.get('relname')}",
+                name=name,
+                table=_qualified(row.get("schemaname"), row.get("relname")),
                 size_bytes=int(size) if size is not None else None,
-                size_estimated=estimated,
+                size_estimated=row.get("size_source") == "catalog",
                 idx_scan=int(row.get("idx_scan") or 0),
                 unique=bool(row.get("indisunique")),
                 constraint_type=row.get("constraint_type"),
                 valid=row.get("indisvalid") is not False,
-                duplicate_of=row.get("duplicate_of"),
                 indexdef=str(row.get("indexdef") or ""),
+                verdicts=tuple(verdicts.get(name, ())),
             )
         )
     errors = [s.error for s in (snap.section("tables"), snap.section("indexes")) if s.error]
@@ -513,6 +542,7 @@ def tables_view(snap: Snapshot) -> TablesView:
         captured_at=snap.captured_at,
         error="; ".join(errors) or None,
         skipped=skipped,
+        verdicts_note=note,
     )
 
 
@@ -582,6 +612,26 @@ def limitations(
     return tuple(found)
 
 
+def awaited_locks(snap: Snapshot) -> dict[int, str]:
+    """What each waiting session asks for, from pg_locks: 'AccessShareLock on public.t'."""
+    awaited: dict[int, str] = {}
+    for row in snap.rows("locks"):
+        if row.get("granted") or row.get("pid") is None:
+            continue
+        target = row.get("relation_name") or row.get("relation")
+        kind = row.get("locktype")
+        if kind == "transactionid":
+            target = f"transaction {row.get('transactionid')}"
+        elif kind == "virtualxid":
+            target = f"virtual transaction {row.get('virtualxid')}"
+        elif kind == "tuple":
+            target = f"tuple ({row.get('page')},{row.get('tuple')}) of {target}"
+        elif kind not in ("relation", None):
+            target = f"{kind} {target or row.get('objid') or ''}".strip()
+        awaited[int(row["pid"])] = f"{row.get('mode')} on {target}"
+    return awaited
+
+
 # -- the view -----------------------------------------------------------------------------
 
 
@@ -601,6 +651,7 @@ class View:
     limitations: tuple[Limitation, ...]
     can_signal: bool
     sequence: int = 0
+    awaited: Mapping[int, str] = field(default_factory=dict)
 
     def session(self, pid: int) -> SessionRow | None:
         for row in self.sessions:
@@ -675,6 +726,7 @@ class RefreshModel:
             limitations=limitations(snap.capabilities, snap.errors(), replay=self.replay),
             can_signal=can_signal(snap.capabilities) and not self.replay,
             sequence=self._sequence,
+            awaited=awaited_locks(snap),
         )
 
     # -- overview -------------------------------------------------------------------------
@@ -740,7 +792,7 @@ class RefreshModel:
                 client=str(r.get("client_addr") or "local"),
                 state=str(r.get("state") or ""),
                 sync_state=str(r.get("sync_state") or ""),
-                replay_lag_s=_num(r.get("replay_lag")),
+                replay_lag_s=_num(r.get("replay_lag_s")),
                 replay_lag_bytes=_num(r.get("replay_lag_bytes")),
             )
             for r in snap.rows("replication")

@@ -37,6 +37,8 @@ class Nav(Static):
 class MonitorScreen(Screen[None]):
     """A screen fed by the refresh loop: ``show(view)`` on every new View."""
 
+    # the filter box is hidden until asked for: never focus it first
+    AUTO_FOCUS = "DataTable"
     TITLE: ClassVar[str] = ""
     PANEL: ClassVar[str] = ""  # name used in limitations
     SECTIONS: ClassVar[frozenset[str]] = frozenset()

@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from pgtune_hx.tui import fmt
 from pgtune_hx.tui.findings import Analysis, analyzer_available, run_analysis
-from pgtune_hx.tui.live import STATEMENT_SECTIONS, TABLE_SECTIONS
+from pgtune_hx.tui.live import LOCK_SECTIONS, STATEMENT_SECTIONS, TABLE_SECTIONS
 from pgtune_hx.tui.locktree import tree_lines, walk
 from pgtune_hx.tui.messages import FindingsAnalyzed
 from pgtune_hx.tui.model import (
@@ -94,6 +94,8 @@ def _spark_value(key: str, value: float | None) -> str:
         return fmt.pct(value)
     if key.endswith("bytes_s"):
         return fmt.size(value) + "/s" if value is not None else fmt.NA
+    if key in ("active", "waiting"):
+        return fmt.count(value)
     return fmt.per_s(value)
 
 
@@ -316,7 +318,7 @@ class ActivityScreen(SessionListScreen):
         if self.monitor.view is not None:
             self.show(self.monitor.view)
 
-    def _set(self, **changes: Any) -> None:
+    def _set_filter(self, **changes: Any) -> None:
         self.flt = dataclasses.replace(self.flt, **changes)
         self._redraw()
 
@@ -329,12 +331,12 @@ class ActivityScreen(SessionListScreen):
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
-        self._set(text="")
+        self._set_filter(text="")
         self.query_one(SessionTable).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set(text=event.value)
+        self._set_filter(text=event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -343,20 +345,20 @@ class ActivityScreen(SessionListScreen):
         self.query_one(SessionTable).focus()
 
     def action_toggle_idle(self) -> None:
-        self._set(show_idle=not self.flt.show_idle)
+        self._set_filter(show_idle=not self.flt.show_idle)
 
     def action_toggle_system(self) -> None:
-        self._set(show_system=not self.flt.show_system)
+        self._set_filter(show_system=not self.flt.show_system)
 
     def action_next_sort(self) -> None:
         index = SORT_ORDER.index(self.flt.sort)
-        self._set(sort=SORT_ORDER[(index + 1) % len(SORT_ORDER)], reverse=False)
+        self._set_filter(sort=SORT_ORDER[(index + 1) % len(SORT_ORDER)], reverse=False)
 
     def action_sort(self, key: str) -> None:
-        self._set(sort=key, reverse=False)
+        self._set_filter(sort=key, reverse=False)
 
     def action_invert(self) -> None:
-        self._set(reverse=not self.flt.reverse)
+        self._set_filter(reverse=not self.flt.reverse)
 
 
 # -- locks ---------------------------------------------------------------------------------------
@@ -365,11 +367,12 @@ class ActivityScreen(SessionListScreen):
 class LocksScreen(SessionListScreen):
     TITLE = "Locks"
     PANEL = "Locks"
+    SECTIONS = LOCK_SECTIONS
     COLUMNS = (
         "PID",
         "BEHIND",
         "STATE",
-        "WAIT",
+        "WAITS FOR",
         "XACT AGE",
         "AGE",
         "USER",
@@ -410,7 +413,10 @@ class LocksScreen(SessionListScreen):
                 label,
                 behind,
                 state_text(session),
-                Text(session.wait, style="red" if session.waiting_on_lock else ""),
+                Text(
+                    view.awaited.get(node.pid, session.wait),
+                    style="red" if session.waiting_on_lock else "",
+                ),
                 age_text(session.xact_age_s),
                 age_text(session.shown_age_s),
                 session.usename or "",
@@ -454,7 +460,7 @@ class StatementsScreen(MonitorScreen):
         Binding("I", "invert", "Invert", show=False),
     ]
     COLUMNS = (
-        "TOTAL",
+        "TOTAL ms",
         "SHARE",
         "CALLS",
         "CALLS/s",
@@ -631,24 +637,15 @@ class TablesScreen(MonitorScreen):
             )
         tables.keep_cursor(tkey)
         indexes.clear()
-        unused = dupes = 0
+        flagged = 0
         for ix in sorted(tv.indexes, key=lambda i: (-(i.size_bytes or 0), i.name)):
             flags = Text()
-            if ix.no_scans:
-                unused += 1
-                flags.append("no scans ", style="yellow")
-            if ix.duplicate_of:
-                dupes += 1
-                flags.append(f"duplicate of {ix.duplicate_of} ", style="bold red")
-            if not ix.valid:
-                flags.append("INVALID ", style="bold red")
+            for rule_id, _title in ix.verdicts:
+                style = "bold red" if rule_id in ("index.invalid", "index.duplicate") else "yellow"
+                flags.append(rule_id.removeprefix("index.") + " ", style=style)
+            flagged += bool(ix.verdicts)
             if ix.constraint_type:
-                flags.append(
-                    {"p": "primary key", "u": "unique", "x": "exclusion"}.get(
-                        ix.constraint_type, ix.constraint_type
-                    ),
-                    style="dim",
-                )
+                flags.append(ix.constraint_type, style="dim")
             elif ix.unique:
                 flags.append("unique", style="dim")
             est = "~" if ix.size_estimated else ""
@@ -656,7 +653,7 @@ class TablesScreen(MonitorScreen):
                 ix.name,
                 ix.table,
                 right(est + fmt.size(ix.size_bytes)),
-                right(fmt.count(ix.idx_scan)),
+                right(fmt.count(ix.idx_scan), "yellow" if ix.no_scans else ""),
                 flags,
                 fmt.one_line(ix.indexdef, 160),
                 key=ix.name,
@@ -672,8 +669,12 @@ class TablesScreen(MonitorScreen):
         self.query_one("#tbl-info", Static).update(info)
         iinfo = Text()
         iinfo.append(f"{len(tv.indexes)} indexes", style="bold")
-        iinfo.append(f" · {unused} with no scans since the stats reset", style="yellow")
-        iinfo.append(f" · {dupes} exact duplicates", style="red" if dupes else "")
+        no_scans = sum(1 for ix in tv.indexes if ix.no_scans)
+        iinfo.append(f" · {no_scans} with no scan since the stats reset")
+        iinfo.append(f" · {flagged} flagged by the analyzer", style="yellow" if flagged else "")
+        iinfo.append(" (unused, duplicate, redundant, invalid, write-heavy: see Findings)")
+        if tv.verdicts_note:
+            iinfo.append(f" · {tv.verdicts_note}", style="yellow")
         self.query_one("#idx-info", Static).update(iinfo)
 
     def action_next_sort(self) -> None:
@@ -697,7 +698,7 @@ class FindingsScreen(MonitorScreen):
     def __init__(self) -> None:
         super().__init__()
         self.analysis: Analysis | None = None
-        self._running = False
+        self._analyzing = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="fnd-info", classes="info")
@@ -707,8 +708,8 @@ class FindingsScreen(MonitorScreen):
         yield Static(id="fnd-detail", classes="panel")
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        if self.analysis is None and not self._running:
+        # MonitorScreen's handler runs too (textual calls each class's handler)
+        if self.analysis is None and not self._analyzing:
             self.action_analyze()
 
     def action_analyze(self) -> None:
@@ -720,7 +721,7 @@ class FindingsScreen(MonitorScreen):
                 )
             )
             return
-        self._running = True
+        self._analyzing = True
         self.query_one("#fnd-info", Static).update("analyzing …")
         self._analyze()
 
@@ -739,7 +740,7 @@ class FindingsScreen(MonitorScreen):
             )
 
     def on_findings_analyzed(self, message: FindingsAnalyzed) -> None:
-        self._running = False
+        self._analyzing = False
         self.analysis = Analysis(tuple(message.findings), message.error, message.captured_at)
         self._draw()
 

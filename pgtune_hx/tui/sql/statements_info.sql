@@ -1,2 +1,2 @@
--- Evictions and the last reset of pg_stat_statements (14+).
-select dealloc, stats_reset from {schema}.pg_stat_statements_info
+-- Evictions and the last reset of pg_stat_statements (1.9, PostgreSQL 14+).
+select i.dealloc, i.stats_reset from {schema}.pg_stat_statements_info i

@@ -10,6 +10,7 @@ bar's data age honest meanwhile. Replay: the same model fed from files.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -204,13 +206,16 @@ class MonitorApp(App[None]):
         self.view = view
         screen = self.screen
         if isinstance(screen, MonitorScreen):
-            screen.show(view)
+            # a screen still composing (or going away) draws the view on resume
+            with contextlib.suppress(NoMatches):
+                screen.show(view)
         self._tick_status()
 
     def _tick_status(self) -> None:
         screen = self.screen
         if isinstance(screen, MonitorScreen):
-            screen.show_status()
+            with contextlib.suppress(NoMatches):
+                screen.show_status()
 
     # -- what the visible screen needs ----------------------------------------------------------
 

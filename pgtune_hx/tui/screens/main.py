@@ -672,7 +672,7 @@ class TablesScreen(MonitorScreen):
         no_scans = sum(1 for ix in tv.indexes if ix.no_scans)
         iinfo.append(f" · {no_scans} with no scan since the stats reset")
         iinfo.append(f" · {flagged} flagged by the analyzer", style="yellow" if flagged else "")
-        iinfo.append(" (unused, duplicate, redundant, invalid, write-heavy: see Findings)")
+        iinfo.append(" (see Findings)")
         if tv.verdicts_note:
             iinfo.append(f" · {tv.verdicts_note}", style="yellow")
         self.query_one("#idx-info", Static).update(iinfo)

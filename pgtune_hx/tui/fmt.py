@@ -6,7 +6,8 @@ NA = "n/a"
 
 
 def count(value: float | None) -> str:
-    """>>> count(1234567), count(None)
+    """
+    >>> count(1234567), count(None)
     ('1.2M', 'n/a')
     """
     if value is None:
@@ -19,7 +20,8 @@ def count(value: float | None) -> str:
 
 
 def per_s(value: float | None) -> str:
-    """>>> per_s(0.25), per_s(12.0), per_s(None)
+    """
+    >>> per_s(0.25), per_s(12.0), per_s(None)
     ('0.25', '12.0', 'n/a')
     """
     if value is None:
@@ -32,7 +34,8 @@ def per_s(value: float | None) -> str:
 
 
 def size(value: float | None) -> str:
-    """>>> size(0), size(1536), size(5 * 1024**3), size(None)
+    """
+    >>> size(0), size(1536), size(5 * 1024**3), size(None)
     ('0 B', '1.5 kB', '5.0 GB', 'n/a')
     """
     if value is None:
@@ -46,7 +49,8 @@ def size(value: float | None) -> str:
 
 
 def age(seconds: float | None) -> str:
-    """>>> age(None), age(4.2), age(75), age(3 * 3600 + 60), age(3 * 86400)
+    """
+    >>> age(None), age(4.2), age(75), age(3 * 3600 + 60), age(3 * 86400)
     ('', '4.2s', '1m15s', '3h01m', '3d00h')
     """
     if seconds is None:
@@ -62,7 +66,8 @@ def age(seconds: float | None) -> str:
 
 
 def pct(ratio: float | None) -> str:
-    """>>> pct(0.9876), pct(None)
+    """
+    >>> pct(0.9876), pct(None)
     ('98.76%', 'n/a')
     """
     if ratio is None:
@@ -71,7 +76,8 @@ def pct(ratio: float | None) -> str:
 
 
 def ms(value: float | None) -> str:
-    """>>> ms(0.1234), ms(12.5), ms(125000.0)
+    """
+    >>> ms(0.1234), ms(12.5), ms(125000.0)
     ('0.123', '12.5', '2m05s')
     """
     if value is None:

@@ -37,7 +37,7 @@ def _read(filename: str) -> str:
 def pick(name: str, server_version_num: int) -> str:
     """The text of query ``name`` for this server version.
 
-    >>> "pg_stat_activity" in pick("activity", 180000)
+    >>> "pg_stat_database" in pick("database", 180000)
     True
     """
     files = _table().get(name)

@@ -1,0 +1,257 @@
+"""The monitor's headless core against real servers (PG 18 and 15)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from pgtune_hx.db import Guard, connect
+from pgtune_hx.errors import InsufficientPrivilege
+from pgtune_hx.tui.detail import explain, session_detail, signal_backend
+from pgtune_hx.tui.live import CORE_SECTIONS, LOCK_SECTIONS, STATEMENT_SECTIONS, LiveCollector
+from pgtune_hx.tui.locktree import walk
+from pgtune_hx.tui.model import RefreshModel, View
+from tests.helpers.locks import BlockedStatement, LockHolder
+from tests.helpers.servers import TestDatabase
+
+GUARD = Guard()
+
+
+def refresh(collector: LiveCollector, model: RefreshModel, extra: frozenset[str] = frozenset()) -> View:
+    return model.update(collector.collect(CORE_SECTIONS | extra))
+
+
+@contextlib.contextmanager
+def monitor(dsn: str) -> Iterator[tuple[LiveCollector, RefreshModel]]:
+    with connect(dsn, GUARD) as conn:
+        yield LiveCollector(conn), RefreshModel()
+
+
+def _table(db: TestDatabase) -> None:
+    db.execute("create table t (id int primary key, v int)")
+    db.execute("insert into t select g, g from generate_series(1, 1000) g")
+
+
+def test_lock_chain_has_the_right_root_and_queue_waiters(db: TestDatabase) -> None:
+    _table(db)
+    with (
+        LockHolder(db.dsn, "update t set v = 0 where id = 1", application_name="root") as holder,
+        BlockedStatement(db.dsn, "update t set v = 2 where id = 1") as row_waiter,
+    ):
+        row_waiter.wait_until_blocked()
+        with BlockedStatement(db.dsn, "alter table t add column w int") as locker:
+            locker.wait_until_blocked()
+            with BlockedStatement(db.dsn, "select count(*) from t") as reader:
+                reader.wait_until_blocked()
+                with monitor(db.dsn) as (collector, model):
+                    view = refresh(collector, model, LOCK_SECTIONS)
+                holder.conn.rollback()  # type: ignore[union-attr]
+    assert [root.pid for root in view.lock_forest] == [holder.pid]
+    root = view.lock_forest[0]
+    assert root.waiting_behind == 3
+    nodes = {node.pid: node for node in walk(view.lock_forest)}
+    # the SELECT waits behind the queued ACCESS EXCLUSIVE request, not behind the root
+    assert nodes[reader.pid].parent == locker.pid
+    assert nodes[locker.pid].parent == holder.pid
+    assert "AccessExclusiveLock on public.t" in view.awaited[locker.pid]
+    assert view.awaited[row_waiter.pid].startswith("ShareLock on transaction")
+    session = view.session(reader.pid)
+    assert session is not None and session.waiting_on_lock
+    assert view.overview.lock_waiting >= 3
+    assert row_waiter.error is None and reader.error is None
+
+
+def test_rates_are_measured_and_a_stats_reset_gives_na_for_one_refresh(db: TestDatabase) -> None:
+    with monitor(db.dsn) as (collector, model), db.admin() as admin:
+        first = refresh(collector, model)
+        for _ in range(50):
+            admin.execute("select 1")
+        # a backend flushes its counters when idle, at most once a second (15+)
+        admin.execute("select pg_stat_force_next_flush()")
+        time.sleep(0.3)
+        view = refresh(collector, model)
+        # the interval is the server clock between the two captures, not the nominal one
+        assert view.interval_s == (view.captured - first.captured).total_seconds()
+        assert view.interval_s >= 0.3
+        assert view.overview.tps is not None and view.overview.tps > 0
+        assert view.overview.wal_bytes_s is not None and view.overview.wal_bytes_s >= 0
+        admin.execute("select pg_stat_reset()")
+        time.sleep(0.05)
+        after = refresh(collector, model)
+        assert after.overview.tps is None
+        assert any("reset" in note for note in after.overview.notes)
+        time.sleep(0.3)
+        again = refresh(collector, model)
+        assert again.overview.tps is not None and again.overview.tps >= 0
+
+
+def test_statements_carry_texts_and_per_second_rates(db: TestDatabase) -> None:
+    _table(db)
+    marker = f"tui_{uuid.uuid4().hex[:8]}"
+    query = f"select v as {marker} from t where id = $1"
+    with monitor(db.dsn) as (collector, model), db.admin() as admin:
+        for i in range(5):
+            admin.execute(f"select v as {marker} from t where id = %s", [i])
+        refresh(collector, model, STATEMENT_SECTIONS)
+        for i in range(20):
+            admin.execute(f"select v as {marker} from t where id = %s", [i])
+        time.sleep(0.2)
+        view = refresh(collector, model, STATEMENT_SECTIONS)
+    assert view.statements is not None and view.statements.error is None
+    mine = [r for r in view.statements.rows if r.query == query]
+    assert len(mine) == 1
+    row = mine[0]
+    assert row.calls == 25
+    assert row.datname == db.name
+    assert row.calls_s is not None and view.statements.interval_s is not None
+    assert row.calls_s == pytest.approx(20 / view.statements.interval_s)
+
+
+def test_statements_entry_reset_gives_na_not_negative(db: TestDatabase) -> None:
+    marker = f"tui_{uuid.uuid4().hex[:8]}"
+    with monitor(db.dsn) as (collector, model), db.admin() as admin:
+        for _ in range(10):
+            admin.execute(f"select 1 as {marker}")
+        refresh(collector, model, STATEMENT_SECTIONS)
+        dbid = admin.execute("select oid from pg_database where datname = current_database()")
+        oid = dbid.fetchone()["oid"]  # type: ignore[index]
+        admin.execute("select pg_stat_statements_reset(0, %s::oid, 0)", [oid])
+        admin.execute(f"select 1 as {marker}")
+        view = refresh(collector, model, STATEMENT_SECTIONS)
+    assert view.statements is not None
+    mine = [r for r in view.statements.rows if r.query == f"select $1 as {marker}"]
+    assert mine and mine[0].calls == 1
+    assert mine[0].calls_s is None
+
+
+@pytest.fixture
+def monitor_role(db: TestDatabase) -> Iterator[str]:
+    """A login role with pg_monitor only: no superuser, no pg_signal_backend."""
+    role = f"mon_{uuid.uuid4().hex[:8]}"
+    db.execute(f"create role {role} login")
+    db.execute(f"grant pg_monitor to {role}")
+    db.execute(f'grant connect on database "{db.name}" to {role}')
+    try:
+        yield role
+    finally:
+        with psycopg.connect(db.target.admin_dsn, autocommit=True) as conn:
+            conn.execute(f"select pg_terminate_backend(pid) from pg_stat_activity where usename = '{role}'")
+            conn.execute(f'revoke connect on database "{db.name}" from {role}')
+            conn.execute(f"drop role {role}")
+
+
+def test_pg_monitor_role_sees_everything_but_cannot_signal(
+    db: TestDatabase, monitor_role: str
+) -> None:
+    _table(db)
+    dsn = f"{db.dsn} user={monitor_role}"
+    with (
+        LockHolder(db.dsn, "lock table t in access exclusive mode") as holder,
+        BlockedStatement(db.dsn, "select count(*) from t") as waiter,
+    ):
+        waiter.wait_until_blocked()
+        with monitor(dsn) as (collector, model):
+            view = refresh(collector, model, STATEMENT_SECTIONS)
+        with pytest.raises(InsufficientPrivilege, match="pg_signal_backend"):
+            signal_backend(dsn, GUARD, holder.pid, None, "terminate")
+        holder.conn.rollback()  # type: ignore[union-attr]
+    assert not view.can_signal
+    reasons = {lim.panel: lim.reason for lim in view.limitations}
+    assert "lacks pg_signal_backend" in reasons["Locks"]
+    assert "Activity" not in reasons  # pg_monitor reads every session
+    assert [root.pid for root in view.lock_forest] == [holder.pid]
+    session = view.session(waiter.pid)
+    assert session is not None and session.query == "select count(*) from t"
+    assert view.statements is not None and view.statements.error is None
+
+
+def test_cancel_ends_the_statement_and_terminate_ends_the_session(db: TestDatabase) -> None:
+    with BlockedStatement(db.dsn, "select pg_sleep(30)") as sleeper:
+        deadline = time.monotonic() + 10
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(
+                    "select backend_start::text, state from pg_stat_activity where pid = %s",
+                    [sleeper.pid],
+                ).fetchone()
+                if row and row[1] == "active":
+                    break
+                time.sleep(0.02)
+        assert row is not None
+        stale = signal_backend(db.dsn, GUARD, sleeper.pid, "2000-01-01 00:00:00+00", "cancel")
+        assert not stale.done and "another session" in stale.message
+        result = signal_backend(db.dsn, GUARD, sleeper.pid, row[0], "cancel")
+        assert result.done
+        assert sleeper.done.wait(10)
+    assert isinstance(sleeper.error, psycopg.errors.QueryCanceled)
+    with LockHolder(db.dsn, "select 1") as holder, psycopg.connect(db.dsn, autocommit=True) as conn:
+        start = conn.execute(
+            "select backend_start::text from pg_stat_activity where pid = %s", [holder.pid]
+        ).fetchone()
+        assert start is not None
+        assert signal_backend(db.dsn, GUARD, holder.pid, start[0], "terminate").done
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            gone = conn.execute(
+                "select count(*) from pg_stat_activity where pid = %s", [holder.pid]
+            ).fetchone()
+            if gone and gone[0] == 0:
+                break
+            time.sleep(0.05)
+        assert gone is not None and gone[0] == 0
+
+
+def test_session_detail_shows_awaited_lock_statement_and_plan(db: TestDatabase) -> None:
+    _table(db)
+    with LockHolder(db.dsn, "select * from t where id = 5 for update") as _holder:
+        with BlockedStatement(db.dsn, "update t set v = v + 1 where id = 5") as waiter:
+            waiter.wait_until_blocked()
+            detail = session_detail(
+                db.dsn,
+                GUARD,
+                pid=waiter.pid,
+                datname=db.name,
+                datid=None,
+                query_id=None,
+                query="update t set v = v + 1 where id = 5",
+            )
+            _holder.conn.rollback()  # type: ignore[union-attr]
+    awaited = [lock for lock in detail.locks if not lock["granted"]]
+    assert awaited and awaited[0]["locktype"] == "transactionid"
+    assert any(lock.get("relname") == "t" for lock in detail.locks)
+    assert detail.plan is not None and detail.plan.error is None
+    assert detail.plan.text is not None and "Update on t" in detail.plan.text
+    assert detail.plan.method == "EXPLAIN"
+
+
+def test_generic_plan_for_normalized_text(db: TestDatabase) -> None:
+    _table(db)
+    with connect(db.dsn, GUARD) as conn:
+        plan = explain(conn, "select * from t where id = $1")
+        utility = explain(conn, "vacuum t")
+        broken = explain(conn, "select * from t where")
+    if db.major >= 16:
+        assert plan.error is None and plan.method == "EXPLAIN (GENERIC_PLAN)"
+        assert plan.text is not None and "Index Scan using t_pkey" in plan.text
+        assert isinstance(plan.plan_json, list)
+    else:
+        assert plan.error is not None and "16+" in plan.error
+    assert utility.error == "Vacuum statements have no plan"
+    assert broken.error is not None and "cannot parse" in broken.error
+
+
+def test_a_refresh_on_a_broken_session_raises_connection_lost(db: TestDatabase) -> None:
+    from pgtune_hx.tui.live import ConnectionLost
+
+    with connect(db.dsn, GUARD) as conn:
+        collector = LiveCollector(conn)
+        pid = conn.info.backend_pid
+        with psycopg.connect(db.dsn, autocommit=True) as admin:
+            admin.execute("select pg_terminate_backend(%s)", [pid])
+        with pytest.raises(ConnectionLost):
+            collector.collect(CORE_SECTIONS)

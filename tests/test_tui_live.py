@@ -17,12 +17,15 @@ from pgtune_hx.tui.live import CORE_SECTIONS, LOCK_SECTIONS, STATEMENT_SECTIONS,
 from pgtune_hx.tui.locktree import walk
 from pgtune_hx.tui.model import RefreshModel, View
 from tests.helpers.locks import BlockedStatement, LockHolder
+from tests.helpers.roles import monitor_only_role
 from tests.helpers.servers import TestDatabase
 
 GUARD = Guard()
 
 
-def refresh(collector: LiveCollector, model: RefreshModel, extra: frozenset[str] = frozenset()) -> View:
+def refresh(
+    collector: LiveCollector, model: RefreshModel, extra: frozenset[str] = frozenset()
+) -> View:
     return model.update(collector.collect(CORE_SECTIONS | extra))
 
 
@@ -131,18 +134,8 @@ def test_statements_entry_reset_gives_na_not_negative(db: TestDatabase) -> None:
 
 @pytest.fixture
 def monitor_role(db: TestDatabase) -> Iterator[str]:
-    """A login role with pg_monitor only: no superuser, no pg_signal_backend."""
-    role = f"mon_{uuid.uuid4().hex[:8]}"
-    db.execute(f"create role {role} login")
-    db.execute(f"grant pg_monitor to {role}")
-    db.execute(f'grant connect on database "{db.name}" to {role}')
-    try:
+    with monitor_only_role(db) as role:
         yield role
-    finally:
-        with psycopg.connect(db.target.admin_dsn, autocommit=True) as conn:
-            conn.execute(f"select pg_terminate_backend(pid) from pg_stat_activity where usename = '{role}'")
-            conn.execute(f'revoke connect on database "{db.name}" from {role}')
-            conn.execute(f"drop role {role}")
 
 
 def test_pg_monitor_role_sees_everything_but_cannot_signal(

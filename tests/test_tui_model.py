@@ -7,6 +7,8 @@ server in test_tui_live.py.
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -33,19 +35,22 @@ def test_rate_is_none_rather_than_negative() -> None:
 
 
 def test_summed_deltas_matches_rows_and_detects_resets() -> None:
-    before = [
+    before: list[dict[str, Any]] = [
         {"datid": 1, "xact_commit": 100, "stats_reset": None},
         {"datid": 2, "xact_commit": 50, "stats_reset": None},
     ]
-    after = [
+    after: list[dict[str, Any]] = [
         {"datid": 1, "xact_commit": 160, "stats_reset": None},
         {"datid": 2, "xact_commit": 55, "stats_reset": None},
         {"datid": 3, "xact_commit": 999, "stats_reset": None},  # created: left out
     ]
     assert summed_deltas(before, after, "datid", ["xact_commit"]) == {"xact_commit": 65.0}
-    reset = [dict(after[0], stats_reset="2025-01-01T00:00:00+00:00"), after[1]]
+    reset: list[dict[str, Any]] = [
+        {**after[0], "stats_reset": "2025-01-01T00:00:00+00:00"},
+        after[1],
+    ]
     assert summed_deltas(before, reset, "datid", ["xact_commit"]) is None
-    lower = [dict(after[0], xact_commit=10), after[1]]
+    lower: list[dict[str, Any]] = [{**after[0], "xact_commit": 10}, after[1]]
     assert summed_deltas(before, lower, "datid", ["xact_commit"]) is None
     # a dropped database does not make the sum go down
     assert summed_deltas(before, after[:1], "datid", ["xact_commit"]) == {"xact_commit": 60.0}
@@ -123,7 +128,9 @@ def _statements(at: str, rows: list[dict[str, Any]], reset: str = "R0") -> Snaps
         host={},
         sections={
             "statements": Section("statements", ["queryid"], rows),
-            "statements_info": Section("statements_info", ["stats_reset"], [{"stats_reset": reset}]),
+            "statements_info": Section(
+                "statements_info", ["stats_reset"], [{"stats_reset": reset}]
+            ),
         },
     )
 
@@ -230,7 +237,7 @@ def test_parallel_workers_sit_under_their_leader_whatever_the_sort() -> None:
     # a filter matching only a worker keeps its leader
     assert [r.pid for r, _ in arrange(rows, ActivityFilter(text="big"))] == [2, 3, 4]
     with_system = arrange(rows, ActivityFilter(show_system=True, sort="pid", reverse=True))
-    assert [r.pid for r, _ in with_system][0] == 6
+    assert with_system[0][0].pid == 6
 
 
 def test_backoff_and_link_states() -> None:
@@ -252,3 +259,16 @@ def test_backoff_and_link_states() -> None:
     assert state.state is LinkState.LIVE
     state.paused = True
     assert not state.is_stale(200.0)
+
+
+def test_headless_modules_load_without_textual() -> None:
+    code = (
+        "import sys\n"
+        "import pgtune_hx.tui.model, pgtune_hx.tui.live, pgtune_hx.tui.replay\n"
+        "import pgtune_hx.tui.detail, pgtune_hx.tui.findings, pgtune_hx.tui.link\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

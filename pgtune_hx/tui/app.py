@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -87,6 +87,7 @@ class MonitorApp(App[None]):
         replay: Replay | None = None,
         refresh_s: float = 2.0,
         start: str = "activity",
+        backoff: Backoff | None = None,
     ) -> None:
         if (live is None) == (replay is None):
             raise ValueError("give exactly one of live or replay")
@@ -95,6 +96,7 @@ class MonitorApp(App[None]):
         self.replay = replay
         self.refresh_s = refresh_s
         self.start_mode = start
+        self.backoff = backoff or Backoff()
         self.view: View | None = None
         self.link = Link(refresh_s, state=LinkState.REPLAY if replay else LinkState.CONNECTING)
         self.last_cpu_ms: float | None = None
@@ -130,7 +132,7 @@ class MonitorApp(App[None]):
     def _collector_loop(self) -> None:
         assert self.live is not None
         worker = get_current_worker()
-        backoff = Backoff()
+        backoff = self.backoff
         model = RefreshModel()
         recorder = Recorder(self.live.record) if self.live.record else None
         collector: LiveCollector | None = None
@@ -202,18 +204,26 @@ class MonitorApp(App[None]):
             self.notify("reconnected to the server", title="connection")
         self._connected_once = True
 
+    def _monitor_screen(self) -> MonitorScreen | None:
+        """The visible monitor screen; None while starting or shutting down."""
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return None
+        return screen if isinstance(screen, MonitorScreen) else None
+
     def _apply(self, view: View) -> None:
         self.view = view
-        screen = self.screen
-        if isinstance(screen, MonitorScreen):
+        screen = self._monitor_screen()
+        if screen is not None:
             # a screen still composing (or going away) draws the view on resume
             with contextlib.suppress(NoMatches):
                 screen.show(view)
         self._tick_status()
 
     def _tick_status(self) -> None:
-        screen = self.screen
-        if isinstance(screen, MonitorScreen):
+        screen = self._monitor_screen()
+        if screen is not None:
             with contextlib.suppress(NoMatches):
                 screen.show_status()
 

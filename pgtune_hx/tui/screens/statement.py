@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pgtune_hx.tui import fmt
-from pgtune_hx.tui.detail import explain_in, index_advice
+from pgtune_hx.tui.detail import PlanResult, explain_in, index_advice
 from pgtune_hx.tui.messages import PlanLoaded
 from pgtune_hx.tui.model import StatementRow, View
 from pgtune_hx.tui.screens.base import MonitorScreen
@@ -33,6 +33,7 @@ class StatementScreen(MonitorScreen):
     def __init__(self, row: StatementRow) -> None:
         super().__init__()
         self.row = row
+        self.plan: PlanResult | None = None
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
@@ -86,6 +87,7 @@ class StatementScreen(MonitorScreen):
         self.post_message(PlanLoaded(self.row.key, plan, advice))
 
     def on_plan_loaded(self, message: PlanLoaded) -> None:
+        self.plan = message.plan
         self.query_one("#stmt-plan", Static).update(plan_renderable(message.plan))
         advice = message.advice
         if isinstance(advice, str):

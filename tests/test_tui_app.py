@@ -25,8 +25,9 @@ from pgtune_hx.tui.live import LiveConfig
 from pgtune_hx.tui.replay import Replay
 from pgtune_hx.tui.screens.base import StatusBar
 from pgtune_hx.tui.screens.confirm import ConfirmSignal
-from pgtune_hx.tui.screens.main import ActivityScreen, LocksScreen, OverviewScreen, SessionTable
+from pgtune_hx.tui.screens.main import ActivityScreen, LocksScreen, OverviewScreen
 from pgtune_hx.tui.screens.statement import StatementScreen
+from pgtune_hx.tui.widgets import RowTable
 from tests.helpers.locks import BlockedStatement, LockHolder
 from tests.helpers.roles import monitor_only_role
 from tests.helpers.servers import TestDatabase
@@ -68,8 +69,7 @@ def status_text(app: MonitorApp) -> str:
 
 
 def table_keys(app: MonitorApp) -> list[str]:
-    table = app.screen.query_one(SessionTable)
-    return [str(row.key.value) for row in table.ordered_rows]
+    return app.screen.query_one(RowTable).keys()
 
 
 def _table(db: TestDatabase) -> None:
@@ -165,8 +165,7 @@ async def test_statement_run_in_the_test_shows_up_with_its_plan(db: TestDatabase
             return "/".join(map(str, found[0].key)) if found else None
 
         await wait_for(pilot, lambda: key() is not None and key() in table_keys(app))
-        table = app.screen.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index(str(key())))
+        assert app.screen.query_one(RowTable).move_to_key(str(key()))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, StatementScreen))
         screen = app.screen

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -101,6 +102,8 @@ class MonitorApp(App[None]):
         self.link = Link(refresh_s, state=LinkState.REPLAY if replay else LinkState.CONNECTING)
         self.last_cpu_ms: float | None = None
         self.last_wall_ms: float | None = None
+        # what each refresh cost this client: (collect CPU, collect wall, draw CPU) in ms
+        self.refresh_costs: deque[tuple[float, float, float]] = deque(maxlen=1000)
         self._wanted: frozenset[str] = CORE_SECTIONS
         self._force: frozenset[str] = frozenset()
         self._wake = threading.Event()
@@ -187,9 +190,12 @@ class MonitorApp(App[None]):
     # -- messages from the loop (main thread) -------------------------------------------------
 
     def on_snapshot_collected(self, message: msg.SnapshotCollected) -> None:
+        started = time.thread_time()
         self.last_cpu_ms, self.last_wall_ms = message.cpu_ms, message.wall_ms
         self.link.succeeded(time.monotonic())
         self._apply(message.view)
+        draw_ms = (time.thread_time() - started) * 1000.0
+        self.refresh_costs.append((message.cpu_ms, message.wall_ms, draw_ms))
 
     def on_refresh_failed(self, message: msg.RefreshFailed) -> None:
         self.link.failed(time.monotonic(), message.error)

@@ -38,7 +38,7 @@ class MonitorScreen(Screen[None]):
     """A screen fed by the refresh loop: ``show(view)`` on every new View."""
 
     # the filter box is hidden until asked for: never focus it first
-    AUTO_FOCUS = "DataTable"
+    AUTO_FOCUS = "RowTable"
     TITLE: ClassVar[str] = ""
     PANEL: ClassVar[str] = ""  # name used in limitations
     SECTIONS: ClassVar[frozenset[str]] = frozenset()
@@ -91,6 +91,12 @@ class MonitorScreen(Screen[None]):
             line.append(f" · captured {view.captured.strftime('%H:%M:%S')}")
             if view.interval_s is not None:
                 line.append(f" · interval {view.interval_s:.2f}s")
+        if app.replay is None and app.refresh_costs:
+            collect_cpu, collect_wall, draw_cpu = app.refresh_costs[-1]
+            line.append(
+                f" · refresh {collect_wall:.0f}ms, client cpu {collect_cpu + draw_cpu:.0f}ms",
+                style="dim",
+            )
         state, level = app.link.describe(now)
         style = {"ok": "green", "warning": "bold yellow", "error": "bold red"}[level]
         if app.replay is not None:

@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.widgets import DataTable, Input, Sparkline, Static
+from textual.widgets import Input, Sparkline, Static
 from textual.worker import get_current_worker
 
 from pgtune_hx.tui import fmt
@@ -29,6 +29,7 @@ from pgtune_hx.tui.model import (
     arrange,
 )
 from pgtune_hx.tui.screens.base import MonitorScreen
+from pgtune_hx.tui.widgets import Row, RowTable
 
 STATE_STYLES = {
     "active": "green",
@@ -39,42 +40,21 @@ STATE_STYLES = {
 }
 
 
-def state_text(session: SessionRow) -> Text:
+def state_text(session: SessionRow) -> tuple[str, str]:
     if session.waiting_on_lock:
-        return Text("waiting", style="bold red")
+        return ("waiting", "bold red")
     state = session.state or session.backend_type
-    return Text(state.replace("idle in transaction", "idle in xact"), STATE_STYLES.get(state, ""))
+    return (state.replace("idle in transaction", "idle in xact"), STATE_STYLES.get(state, ""))
 
 
-def age_text(seconds: float | None, warn: float = 60.0, bad: float = 600.0) -> Text:
+def age_text(seconds: float | None, warn: float = 60.0, bad: float = 600.0) -> tuple[str, str]:
     style = "" if seconds is None or seconds < warn else "yellow" if seconds < bad else "bold red"
-    return Text(fmt.age(seconds), style=style, justify="right")
+    return (fmt.age(seconds), style)
 
 
-def right(text: str, style: str = "") -> Text:
-    return Text(text, style=style, justify="right")
-
-
-class SessionTable(DataTable[Any]):
-    """A table whose rows are keyed by pid; the cursor stays on its pid across refreshes."""
-
-    def selected_key(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # the cursor is past the end after a shrink
-            return None
-        return str(key.value) if key.value is not None else None
-
-    def keep_cursor(self, key: str | None) -> None:
-        if key is None:
-            return
-        try:
-            index = self.get_row_index(key)
-        except Exception:  # the row is gone
-            return
-        self.move_cursor(row=index, animate=False)
+def right(text: str, style: str = "") -> tuple[str, str]:
+    """A cell of a right-aligned (numeric) column; the table aligns it."""
+    return (text, style)
 
 
 # -- overview ------------------------------------------------------------------------------
@@ -216,7 +196,7 @@ class SessionListScreen(MonitorScreen):
     ]
 
     def _selected(self) -> SessionRow | None:
-        key = self.query_one(SessionTable).selected_key()
+        key = self.query_one(RowTable).selected_key()
         view = self.monitor.view
         if key is None or view is None:
             return None
@@ -229,8 +209,8 @@ class SessionListScreen(MonitorScreen):
             return
         self.monitor.request_signal(session, "cancel" if action == "cancel" else "terminate")
 
-    @on(DataTable.RowSelected)
-    def _open(self, event: DataTable.RowSelected) -> None:
+    @on(RowTable.Selected)
+    def _open(self, event: RowTable.Selected) -> None:
         session = self._selected()
         if session is not None:
             from pgtune_hx.tui.screens.session import SessionScreen
@@ -275,34 +255,37 @@ class ActivityScreen(SessionListScreen):
         yield Input(
             placeholder="filter: pid, database, user, app, client, state, query", id="filter"
         )
-        table = SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*self.COLUMNS)
-        yield table
+        yield RowTable(*self.COLUMNS, right=("XACT AGE", "AGE", "XMIN AGE"), id="sessions")
 
     def show(self, view: View) -> None:
         if not self.is_mounted:
             return
-        table = self.query_one(SessionTable)
-        key = table.selected_key()
+        table = self.query_one(RowTable)
         rows = arrange(view.sessions, self.flt)
-        table.clear()
+        table_rows: list[Row] = []
         for session, depth in rows:
             pid = f"{'└ ' if depth else ''}{session.pid}"
-            table.add_row(
-                Text(pid, style="dim" if depth else "bold"),
-                session.datname or "",
-                session.usename or "",
-                fmt.one_line(session.application_name, 18),
-                session.client,
-                state_text(session),
-                Text(session.wait, style="red" if session.waiting_on_lock else "yellow"),
-                age_text(session.xact_age_s),
-                age_text(session.shown_age_s),
-                right(fmt.count(session.backend_xmin_age) if session.backend_xmin_age else ""),
-                fmt.one_line(session.query, 200),
-                key=str(session.pid),
+            table_rows.append(
+                (
+                    str(session.pid),
+                    (
+                        (pid, "dim" if depth else "bold"),
+                        session.datname or "",
+                        session.usename or "",
+                        fmt.one_line(session.application_name, 18),
+                        session.client,
+                        state_text(session),
+                        (session.wait, "red" if session.waiting_on_lock else "yellow"),
+                        age_text(session.xact_age_s),
+                        age_text(session.shown_age_s),
+                        right(
+                            fmt.count(session.backend_xmin_age) if session.backend_xmin_age else ""
+                        ),
+                        fmt.one_line(session.query, 200),
+                    ),
+                )
             )
-        table.keep_cursor(key)
+        table.set_rows(table_rows)
         label, _, _ = SORTS[self.flt.sort]
         info = Text()
         info.append(f"{len(rows)} sessions shown of {len(view.sessions)}", style="bold")
@@ -332,7 +315,7 @@ class ActivityScreen(SessionListScreen):
         box.value = ""
         box.display = False
         self._set_filter(text="")
-        self.query_one(SessionTable).focus()
+        self.query_one(RowTable).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -342,7 +325,7 @@ class ActivityScreen(SessionListScreen):
     def _filter_done(self, event: Input.Submitted) -> None:
         if not event.value:
             event.input.display = False
-        self.query_one(SessionTable).focus()
+        self.query_one(RowTable).focus()
 
     def action_toggle_idle(self) -> None:
         self._set_filter(show_idle=not self.flt.show_idle)
@@ -383,17 +366,14 @@ class LocksScreen(SessionListScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="act-info", classes="info")
-        table = SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*self.COLUMNS)
-        yield table
+        yield RowTable(*self.COLUMNS, right=("BEHIND", "XACT AGE", "AGE"), id="sessions")
 
     def show(self, view: View) -> None:
         if not self.is_mounted:
             return
-        table = self.query_one(SessionTable)
-        key = table.selected_key()
+        table = self.query_one(RowTable)
         by_pid = {s.pid: s for s in view.sessions}
-        table.clear()
+        table_rows: list[Row] = []
         for node, prefix in tree_lines(view.lock_forest):
             session = by_pid.get(node.pid)
             label = Text(prefix, style="dim")
@@ -407,25 +387,31 @@ class LocksScreen(SessionListScreen):
                 label.append(f" +{','.join(map(str, node.also_blocked_by))}", style="dim")
             behind = right(str(node.waiting_behind) if node.waiting_behind else "")
             if session is None:
-                table.add_row(label, behind, "gone", "", "", "", "", "", "", "", key=str(node.pid))
+                table_rows.append(
+                    (str(node.pid), (label, behind, "gone", "", "", "", "", "", "", ""))
+                )
                 continue
-            table.add_row(
-                label,
-                behind,
-                state_text(session),
-                Text(
-                    view.awaited.get(node.pid, session.wait),
-                    style="red" if session.waiting_on_lock else "",
-                ),
-                age_text(session.xact_age_s),
-                age_text(session.shown_age_s),
-                session.usename or "",
-                session.datname or "",
-                fmt.one_line(session.application_name, 18),
-                fmt.one_line(session.query, 200),
-                key=str(node.pid),
+            table_rows.append(
+                (
+                    str(node.pid),
+                    (
+                        label,
+                        behind,
+                        state_text(session),
+                        (
+                            view.awaited.get(node.pid, session.wait),
+                            "red" if session.waiting_on_lock else "",
+                        ),
+                        age_text(session.xact_age_s),
+                        age_text(session.shown_age_s),
+                        session.usename or "",
+                        session.datname or "",
+                        fmt.one_line(session.application_name, 18),
+                        fmt.one_line(session.query, 200),
+                    ),
+                )
             )
-        table.keep_cursor(key)
+        table.set_rows(table_rows)
         waiting = sum(1 for node in walk(view.lock_forest) if not node.is_root)
         info = Text()
         if view.lock_forest:
@@ -483,24 +469,21 @@ class StatementsScreen(MonitorScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="stmt-info", classes="info")
-        table = SessionTable(id="statements", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*self.COLUMNS)
-        yield table
+        yield RowTable(*self.COLUMNS, right=self.COLUMNS[:10], id="statements")
 
     def show(self, view: View) -> None:
         if not self.is_mounted:
             return
         info = Text()
         stv = view.statements
-        table = self.query_one(SessionTable)
-        key = table.selected_key()
-        table.clear()
-        if stv is None:
-            info.append("collecting pg_stat_statements …")
-            self.query_one("#stmt-info", Static).update(info)
-            return
-        if stv.error:
-            info.append(f"pg_stat_statements unavailable: {stv.error}", style="bold yellow")
+        table = self.query_one(RowTable)
+        table_rows: list[Row] = []
+        if stv is None or stv.error:
+            table.set_rows([])
+            if stv is None:
+                info.append("collecting pg_stat_statements …")
+            else:
+                info.append(f"pg_stat_statements unavailable: {stv.error}", style="bold yellow")
             self.query_one("#stmt-info", Static).update(info)
             return
         label, keyfn = STATEMENT_SORTS[self.sort]
@@ -509,23 +492,27 @@ class StatementsScreen(MonitorScreen):
         for row in rows:
             row_key = "/".join(str(part) for part in row.key)
             self._rows[row_key] = row
-            table.add_row(
-                right(fmt.ms(row.total_ms)),
-                right(fmt.pct(row.share)),
-                right(fmt.count(row.calls)),
-                right(fmt.per_s(row.calls_s)),
-                right(fmt.per_s(row.time_ms_s)),
-                right(fmt.ms(row.mean_ms)),
-                right(fmt.per_s(row.rows_s)),
-                right(fmt.pct(row.hit_ratio)),
-                right(fmt.per_s(row.read_blks_s)),
-                right(fmt.per_s(row.temp_blks_s)),
-                row.datname or "",
-                row.rolname or "",
-                fmt.one_line(row.query, 200) if row.query is not None else "<no text>",
-                key=row_key,
+            table_rows.append(
+                (
+                    row_key,
+                    (
+                        right(fmt.ms(row.total_ms)),
+                        right(fmt.pct(row.share)),
+                        right(fmt.count(row.calls)),
+                        right(fmt.per_s(row.calls_s)),
+                        right(fmt.per_s(row.time_ms_s)),
+                        right(fmt.ms(row.mean_ms)),
+                        right(fmt.per_s(row.rows_s)),
+                        right(fmt.pct(row.hit_ratio)),
+                        right(fmt.per_s(row.read_blks_s)),
+                        right(fmt.per_s(row.temp_blks_s)),
+                        row.datname or "",
+                        row.rolname or "",
+                        fmt.one_line(row.query, 200) if row.query is not None else "<no text>",
+                    ),
+                )
             )
-        table.keep_cursor(key)
+        table.set_rows(table_rows)
         info.append(f"{len(rows)} statements", style="bold")
         info.append(f" · sorted by {label}{' (inverted)' if self.reverse else ''}")
         if stv.interval_s is not None:
@@ -549,9 +536,9 @@ class StatementsScreen(MonitorScreen):
         self.reverse = not self.reverse
         self._redraw()
 
-    @on(DataTable.RowSelected)
-    def _open(self, event: DataTable.RowSelected) -> None:
-        row = self._rows.get(str(event.row_key.value))
+    @on(RowTable.Selected)
+    def _open(self, event: RowTable.Selected) -> None:
+        row = self._rows.get(str(event.key))
         if row is not None:
             from pgtune_hx.tui.screens.statement import StatementScreen
 
@@ -580,11 +567,10 @@ class TablesScreen(MonitorScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical():
             yield Static(id="tbl-info", classes="info")
-            tables = SessionTable(id="tables", cursor_type="row", zebra_stripes=True)
-            tables.add_columns(
+            yield RowTable(
                 "TABLE",
                 "TOTAL",
-                "TABLE",
+                "HEAP",
                 "INDEXES",
                 "LIVE",
                 "DEAD",
@@ -595,48 +581,80 @@ class TablesScreen(MonitorScreen):
                 "SEQ SCANS",
                 "IDX SCANS",
                 "XID AGE",
+                right=(
+                    "TOTAL",
+                    "HEAP",
+                    "INDEXES",
+                    "LIVE",
+                    "DEAD",
+                    "DEAD %",
+                    "VACUUMED",
+                    "ANALYZED",
+                    "MOD SINCE AN.",
+                    "SEQ SCANS",
+                    "IDX SCANS",
+                    "XID AGE",
+                ),
+                id="tables",
             )
-            yield tables
             yield Static(id="idx-info", classes="info")
-            indexes = SessionTable(id="indexes", cursor_type="row", zebra_stripes=True)
-            indexes.add_columns("INDEX", "TABLE", "SIZE", "SCANS", "FLAGS", "DEFINITION")
-            yield indexes
+            yield RowTable(
+                "INDEX",
+                "TABLE",
+                "SIZE",
+                "SCANS",
+                "FLAGS",
+                "DEFINITION",
+                right=("SIZE", "SCANS"),
+                id="indexes",
+            )
 
     def show(self, view: View) -> None:
         if not self.is_mounted:
             return
         tv = view.tables
-        tables = self.query_one("#tables", SessionTable)
-        indexes = self.query_one("#indexes", SessionTable)
+        tables = self.query_one("#tables", RowTable)
+        indexes = self.query_one("#indexes", RowTable)
         if tv is None:
             self.query_one("#tbl-info", Static).update("collecting tables and indexes …")
             return
-        tkey, ikey = tables.selected_key(), indexes.selected_key()
-        tables.clear()
+        tables_rows: list[Row] = []
         label, keyfn = self.SORTS[self.sort]
         for t in sorted(tv.tables, key=keyfn, reverse=self.sort != "vacuum"):
             est = "~" if t.size_estimated else ""
             dead_style = "bold red" if (t.dead_ratio or 0) > 0.2 else ""
-            tables.add_row(
-                t.name,
-                right(est + fmt.size(t.total_bytes)),
-                right(fmt.size(t.table_bytes) if t.table_bytes is not None else ""),
-                right(fmt.size(t.index_bytes) if t.index_bytes is not None else ""),
-                right(fmt.count(t.n_live_tup)),
-                right(fmt.count(t.n_dead_tup), dead_style),
-                right(fmt.pct(t.dead_ratio) if t.dead_ratio is not None else "", dead_style),
-                right(fmt.age(t.vacuum_age_s) + " ago" if t.vacuum_age_s is not None else "never"),
-                right(
-                    fmt.age(t.analyze_age_s) + " ago" if t.analyze_age_s is not None else "never"
-                ),
-                right(fmt.count(t.n_mod_since_analyze)),
-                right(fmt.count(t.seq_scan)),
-                right(fmt.count(t.idx_scan) if t.idx_scan is not None else ""),
-                right(fmt.count(t.xid_age)),
-                key=t.name,
+            tables_rows.append(
+                (
+                    t.name,
+                    (
+                        t.name,
+                        right(est + fmt.size(t.total_bytes)),
+                        right(fmt.size(t.table_bytes) if t.table_bytes is not None else ""),
+                        right(fmt.size(t.index_bytes) if t.index_bytes is not None else ""),
+                        right(fmt.count(t.n_live_tup)),
+                        right(fmt.count(t.n_dead_tup), dead_style),
+                        right(
+                            fmt.pct(t.dead_ratio) if t.dead_ratio is not None else "", dead_style
+                        ),
+                        right(
+                            fmt.age(t.vacuum_age_s) + " ago"
+                            if t.vacuum_age_s is not None
+                            else "never"
+                        ),
+                        right(
+                            fmt.age(t.analyze_age_s) + " ago"
+                            if t.analyze_age_s is not None
+                            else "never"
+                        ),
+                        right(fmt.count(t.n_mod_since_analyze)),
+                        right(fmt.count(t.seq_scan)),
+                        right(fmt.count(t.idx_scan) if t.idx_scan is not None else ""),
+                        right(fmt.count(t.xid_age)),
+                    ),
+                )
             )
-        tables.keep_cursor(tkey)
-        indexes.clear()
+        tables.set_rows(tables_rows)
+        indexes_rows: list[Row] = []
         flagged = 0
         for ix in sorted(tv.indexes, key=lambda i: (-(i.size_bytes or 0), i.name)):
             flags = Text()
@@ -649,16 +667,20 @@ class TablesScreen(MonitorScreen):
             elif ix.unique:
                 flags.append("unique", style="dim")
             est = "~" if ix.size_estimated else ""
-            indexes.add_row(
-                ix.name,
-                ix.table,
-                right(est + fmt.size(ix.size_bytes)),
-                right(fmt.count(ix.idx_scan), "yellow" if ix.no_scans else ""),
-                flags,
-                fmt.one_line(ix.indexdef, 160),
-                key=ix.name,
+            indexes_rows.append(
+                (
+                    ix.name,
+                    (
+                        ix.name,
+                        ix.table,
+                        right(est + fmt.size(ix.size_bytes)),
+                        right(fmt.count(ix.idx_scan), "yellow" if ix.no_scans else ""),
+                        flags,
+                        fmt.one_line(ix.indexdef, 160),
+                    ),
+                )
             )
-        indexes.keep_cursor(ikey)
+        indexes.set_rows(indexes_rows)
         info = Text()
         info.append(f"{len(tv.tables)} tables", style="bold")
         info.append(f" · sorted by {label} · collected {tv.captured_at[11:19]} (every 30s)")
@@ -702,9 +724,7 @@ class FindingsScreen(MonitorScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="fnd-info", classes="info")
-        table = SessionTable(id="findings", cursor_type="row", zebra_stripes=True)
-        table.add_columns("SEVERITY", "RULE", "OBJECT", "FINDING")
-        yield table
+        yield RowTable("SEVERITY", "RULE", "OBJECT", "FINDING", id="findings")
         yield Static(id="fnd-detail", classes="panel")
 
     def on_screen_resume(self) -> None:
@@ -748,18 +768,23 @@ class FindingsScreen(MonitorScreen):
         analysis = self.analysis
         if analysis is None or not self.is_mounted:
             return
-        table = self.query_one(SessionTable)
-        table.clear()
+        table = self.query_one(RowTable)
+        table_rows: list[Row] = []
         for index, finding in enumerate(analysis.findings):
             severity = str(finding.severity)
             style = {"critical": "bold red", "warning": "yellow"}.get(severity, "cyan")
-            table.add_row(
-                Text(severity, style=style),
-                finding.rule_id,
-                finding.object or "",
-                fmt.one_line(finding.title, 120),
-                key=str(index),
+            table_rows.append(
+                (
+                    str(index),
+                    (
+                        (severity, style),
+                        finding.rule_id,
+                        finding.object or "",
+                        fmt.one_line(finding.title, 120),
+                    ),
+                )
             )
+        table.set_rows(table_rows)
         info = Text()
         if analysis.error:
             info.append(analysis.error, style="bold yellow")
@@ -774,13 +799,13 @@ class FindingsScreen(MonitorScreen):
     def _current(self) -> Any:
         if self.analysis is None or not self.analysis.findings:
             return None
-        key = self.query_one(SessionTable).selected_key()
+        key = self.query_one(RowTable).selected_key()
         if key is None:
             return None
         return self.analysis.findings[int(key)]
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(RowTable.Highlighted)
+    def _highlighted(self, event: RowTable.Highlighted) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:

@@ -75,21 +75,20 @@ def _wal_rate(ctx: Context) -> tuple[float | None, str]:
 
 
 def _checkpoint_counts(ctx: Context) -> tuple[float, float, str] | None:
-    """(timed, requested, section) from pg_stat_checkpointer (17+) or pg_stat_bgwriter."""
+    """(timed, requested, view): the checkpointer section carries pg_stat_checkpointer's
+    names on every version (from pg_stat_bgwriter before 17)."""
     row = _one(ctx, "checkpointer")
-    if row is not None and row.get("num_timed") is not None:
-        return num(row.get("num_timed")), num(row.get("num_requested")), "checkpointer"
-    row = _one(ctx, "bgwriter")
-    if row is not None and row.get("checkpoints_timed") is not None:
-        return num(row.get("checkpoints_timed")), num(row.get("checkpoints_req")), "bgwriter"
-    return None
+    if row is None or row.get("num_timed") is None:
+        return None
+    view = "checkpointer" if ctx.snapshot.server_version_num >= 170000 else "bgwriter"
+    return num(row.get("num_timed")), num(row.get("num_requested")), view
 
 
 @rule(
     "server.checkpoints_requested",
     severity=Severity.warning,
     title="Checkpoints are requested more often than they are timed",
-    requires=("settings",),
+    requires=("checkpointer", "settings"),
 )
 def checkpoints_requested(
     ctx: Context, *, min_requested: int = 10, headroom: float = 1.5

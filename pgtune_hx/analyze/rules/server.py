@@ -22,6 +22,8 @@ from pgtune_hx.analyze.findings import Finding, Severity
 from pgtune_hx.analyze.registry import rule
 
 CLIENT = "client backend"
+# what pg_file_settings says of a changed restart-only setting: not an error in the file
+PENDING_RESTART_ERROR = "setting could not be applied"
 
 
 def _one(ctx: Context, section: str) -> dict[str, Any] | None:
@@ -742,10 +744,10 @@ def pending_restart(ctx: Context) -> Iterator[Finding]:
     pending = [r for r in ctx.snapshot.rows("settings") if r.get("pending_restart")]
     if not pending:
         return
+    # the last line for a name in the files wins (highest seqno)
     files = {
         str(r.get("name")): r.get("setting")
-        for r in ctx.snapshot.rows("file_settings")
-        if r.get("applied") is False and not r.get("error")
+        for r in sorted(ctx.snapshot.rows("file_settings"), key=lambda r: num(r.get("seqno")))
     }
     yield ctx.finding(
         object="configuration",
@@ -780,7 +782,11 @@ def config_file_errors(ctx: Context) -> Iterator[Finding]:
 
     https://www.postgresql.org/docs/current/view-pg-file-settings.html
     """
-    errors = [r for r in ctx.snapshot.rows("file_settings") if r.get("error")]
+    errors = [
+        r
+        for r in ctx.snapshot.rows("file_settings")
+        if r.get("error") and r.get("error") != PENDING_RESTART_ERROR
+    ]
     if not errors:
         return
     yield ctx.finding(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pgtune_hx.collect.activity import blocking_graph
 from pgtune_hx.collect.snapshot import collect_snapshot
 from pgtune_hx.db import connect
@@ -59,7 +61,7 @@ def test_lock_chain_has_its_root(db: TestDatabase) -> None:
 
 
 def test_blocking_graph_cycle_and_prepared_root() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"pid": 10, "blocked_by": [0]},  # waits for a prepared transaction
         {"pid": 11, "blocked_by": [10]},
         {"pid": 20, "blocked_by": [21]},  # a deadlock not yet detected

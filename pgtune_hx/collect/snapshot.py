@@ -104,8 +104,8 @@ def collect_snapshot(
             _begin(conn, caps.major)
             server_info = identity(ctx)
             for name in chosen:
-                function, _ = COLLECTORS[name]
-                for produced in run(ctx, name, function):
+                function, produces = COLLECTORS[name]
+                for produced in run(ctx, name, function, produces):
                     if sections is None or produced.name in sections:
                         collected[produced.name] = produced
                         if progress is not None:

@@ -156,6 +156,8 @@ def _print_text(analysis: Analysis, snapshot: Snapshot, since: Snapshot | None) 
             parts.append(Syntax(finding.fix, lexer, word_wrap=True, theme="ansi_dark"))
         parts.append(Text(f"confidence {finding.confidence} · {finding.doc}", style="dim"))
         out.print(Panel(Group(*parts), title=title, title_align="left", border_style=style))
+    for note in analysis.notes:
+        err.print(Text(f"note: {note}", style="yellow"))
     for rule_id, reason in sorted(analysis.rules_skipped.items()):
         err.print(Text(f"not run: {rule_id} ({reason})", style="dim"))
     out.print(

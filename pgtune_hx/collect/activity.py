@@ -43,7 +43,8 @@ _CARRIED = BLOCKING_COLUMNS[9:]
 
 
 def _walk(start: int, edges: dict[int, list[int]]) -> set[int]:
-    """Every node reachable from ``start`` along ``edges`` (start excluded)."""
+    """Every node reachable from ``start`` along ``edges``; ``start`` itself only
+    when it lies on a cycle."""
     seen: set[int] = set()
     stack = list(edges.get(start, ()))
     while stack:
@@ -52,7 +53,6 @@ def _walk(start: int, edges: dict[int, list[int]]) -> set[int]:
             continue
         seen.add(node)
         stack.extend(edges.get(node, ()))
-    seen.discard(start)
     return seen
 
 
@@ -85,7 +85,7 @@ def blocking_graph(activity: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for pid in nodes:
         upstream = _walk(pid, waits_for)
-        roots = sorted(p for p in upstream if not waits_for.get(p))
+        roots = sorted(p for p in upstream - {pid} if not waits_for.get(p))
         info = by_pid.get(pid, {})
         row: dict[str, Any] = {
             "pid": pid,
@@ -95,7 +95,7 @@ def blocking_graph(activity: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "is_root": pid not in waits_for,
             "root_pids": roots,
             "depth": _depth(pid, waits_for),
-            "blocked_count": len(_walk(pid, blocks)),
+            "blocked_count": len(_walk(pid, blocks) - {pid}),
             "in_cycle": pid in upstream,
         }
         row.update({c: info.get(c) for c in _CARRIED})

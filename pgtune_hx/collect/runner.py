@@ -43,7 +43,8 @@ class LockedRelation:
 
     def describe(self) -> str:
         state = "held" if self.granted else "awaited"
-        return f"{self.name}: {self.mode} {state} by pid {self.pid}"
+        who = f"pid {self.pid}" if self.pid else "a prepared transaction"
+        return f"{self.name}: {self.mode} {state} by {who}"
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Context:
 
     conn: Connection
     caps: Capabilities
+    # tables (and their indexes) with stale catalog sizes are measured from this many rows
+    measure_min_tuples: int = 1000
     notes: list[str] = field(default_factory=list)
     _locked: list[LockedRelation] | None = None
 
@@ -173,18 +176,20 @@ def savepoint(ctx: Context) -> Iterator[None]:
 Collector = Callable[[Context], list[Section]]
 
 
-def run(ctx: Context, name: str, collector: Collector) -> list[Section]:
-    """Run one collector in its own savepoint; failure becomes the section's error."""
+def run(ctx: Context, name: str, collector: Collector, produces: Iterable[str]) -> list[Section]:
+    """Run one collector in its own savepoint; a failure becomes the error of
+    every section it would have produced."""
     started = time.perf_counter()
     try:
         with savepoint(ctx):
             sections = collector(ctx)
     except PgtuneError as exc:
-        sections = [Section(name, error=str(exc))]
+        sections = [Section(n, error=str(exc)) for n in produces]
     except psycopg.Error as exc:
         if ctx.conn.closed or ctx.conn.broken:
             raise translate_query_error(exc, name) from None
-        sections = [Section(name, error=str(translate_query_error(exc, name)))]
+        message = str(translate_query_error(exc, name))
+        sections = [Section(n, error=message) for n in produces]
     elapsed = (time.perf_counter() - started) * 1000.0
     # one timing per collector, shared by the sections it produced
     for produced in sections:

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from pgtune_hx import __version__
-from pgtune_hx.collect import activity, indexes, server, statements, tables
+from pgtune_hx.collect import activity, bloat, indexes, server, statements, tables
 from pgtune_hx.collect.identity import host_facts, identity
 from pgtune_hx.collect.model import Section, Snapshot
 from pgtune_hx.collect.runner import Collector, Context, run
@@ -41,6 +41,7 @@ COLLECTORS: dict[str, tuple[Collector, tuple[str, ...]]] = {
     "database": (server.database, ("database",)),
     "tables": (tables.collect, ("tables",)),
     "indexes": (indexes.collect, ("indexes",)),
+    "bloat": (bloat.collect, ("table_bloat", "index_bloat")),
     "statements": (statements.collect, ("statements", "statements_info")),
     "settings": (server.settings, ("settings",)),
     "file_settings": (server.file_settings, ("file_settings",)),
@@ -85,16 +86,19 @@ def collect_snapshot(
     sections: Sequence[str] | None = None,
     *,
     progress: Progress | None = None,
+    measure_min_tuples: int = 1000,
 ) -> Snapshot:
     """Take a snapshot over ``conn`` (a guarded connection, idle, autocommit).
 
     ``sections`` limits which sections are collected (by section name);
-    ``progress`` is called after each section with its name and result.
+    ``progress`` is called after each section with its name and result;
+    tables whose catalog size figures are stale are measured exactly from
+    ``measure_min_tuples`` rows (smaller ones cannot be far off).
     """
     chosen = _selected(sections)
     started = time.perf_counter()
     caps = probe(conn)
-    ctx = Context(conn, caps)
+    ctx = Context(conn, caps, measure_min_tuples=measure_min_tuples)
     saved = (conn.isolation_level, conn.read_only)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
@@ -104,8 +108,8 @@ def collect_snapshot(
             _begin(conn, caps.major)
             server_info = identity(ctx)
             for name in chosen:
-                function, _ = COLLECTORS[name]
-                for produced in run(ctx, name, function):
+                function, produces = COLLECTORS[name]
+                for produced in run(ctx, name, function, produces):
                     if sections is None or produced.name in sections:
                         collected[produced.name] = produced
                         if progress is not None:

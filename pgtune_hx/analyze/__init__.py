@@ -1,0 +1,1 @@
+"""Analysis of what the server does: query facts (pglast), EXPLAIN plans, rules."""

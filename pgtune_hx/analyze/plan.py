@@ -103,6 +103,9 @@ class PlanNode:
     def label(self) -> str:
         """'Seq Scan on orders o', 'Index Scan using i on t', 'Hash Join'."""
         text = self.node_type
+        operation = self.text("Operation")
+        if self.node_type == "ModifyTable" and operation:
+            text = operation  # Insert / Update / Delete / Merge, as EXPLAIN prints it
         if self.index_name and self.node_type in (
             "Index Scan",
             "Index Only Scan",

@@ -85,7 +85,7 @@ def _plan_from(row: dict[str, Any] | None) -> Plan:
 
 def _explain(conn: Connection, statement: str, options: list[str]) -> Plan:
     # The statement is the user's SQL, explained as given: it is the input, not a value.
-    query = sql.SQL("EXPLAIN ({}) {}").format(_options(options), sql.SQL(statement))  # type: ignore[arg-type]
+    query = sql.SQL("EXPLAIN ({}) {}").format(_options(options), sql.SQL(statement))
     with translated("EXPLAIN"):
         row = conn.execute(query).fetchone()
     return _plan_from(row)
@@ -96,7 +96,7 @@ def _prepared_generic(conn: Connection, statement: str, params: int) -> Plan:
     nulls = sql.SQL(", ").join([sql.NULL] * params)
     with translated("EXPLAIN of a generic plan"), conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        conn.execute(sql.SQL("PREPARE {} AS {}").format(name, sql.SQL(statement)))  # type: ignore[arg-type]
+        conn.execute(sql.SQL("PREPARE {} AS {}").format(name, sql.SQL(statement)))
         try:
             row = conn.execute(
                 sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(name, nulls)

@@ -229,7 +229,8 @@ def test_partial_index_for_a_rare_status(mode: tuple[Shop, str]) -> None:
     advice = run(
         shop,
         method,
-        "SELECT id, created_at FROM orders WHERE status = 'failed' ORDER BY created_at DESC LIMIT 50",
+        "SELECT id, created_at FROM orders WHERE status = 'failed'"
+        " ORDER BY created_at DESC LIMIT 50",
     )
     s = only(advice, "orders")
     check(s, method)
@@ -351,7 +352,8 @@ def test_one_index_serves_many_statements_and_caps_hold(shop18: Shop) -> None:
         "SELECT sum(total) FROM orders WHERE customer_id = $1 AND status = 'done'",
         "SELECT o.id FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.id = $1",
         "SELECT id FROM customers WHERE lower(email) = $1",
-        "SELECT id, created_at FROM orders WHERE status = 'failed' ORDER BY created_at DESC LIMIT 5",
+        "SELECT id, created_at FROM orders WHERE status = 'failed'"
+        " ORDER BY created_at DESC LIMIT 5",
     ]
     advice = run(shop18, "rollback", queries)
     by_table = {(s.index.table, s.index.keys[0].identity): s for s in advice.suggestions}

@@ -222,20 +222,44 @@ def test_session_detail_shows_awaited_lock_statement_and_plan(db: TestDatabase) 
     assert detail.plan.method == "EXPLAIN"
 
 
-def test_generic_plan_for_normalized_text(db: TestDatabase) -> None:
+def test_generic_plan_for_normalized_text_with_plan_findings(db: TestDatabase) -> None:
     _table(db)
+    db.execute("insert into t select g, g % 7 from generate_series(1001, 20000) g")
+    db.execute("analyze t")
     with connect(db.dsn, GUARD) as conn:
         plan = explain(conn, "select * from t where id = $1")
+        scan = explain(conn, "select * from t where v = 3")
         utility = explain(conn, "vacuum t")
         broken = explain(conn, "select * from t where")
+    assert plan.error is None and plan.text is not None
+    assert "Index Scan using t_pkey on t" in plan.text
+    assert "Index Cond: (id = $1)" in plan.text
     if db.major >= 16:
-        assert plan.error is None and plan.method == "EXPLAIN (GENERIC_PLAN)"
-        assert plan.text is not None and "Index Scan using t_pkey" in plan.text
-        assert isinstance(plan.plan_json, list)
+        assert plan.method == "EXPLAIN (GENERIC_PLAN)"
     else:
-        assert plan.error is not None and "16+" in plan.error
-    assert utility.error == "Vacuum statements have no plan"
-    assert broken.error is not None and "cannot parse" in broken.error
+        assert plan.method.startswith("generic plan of a PREPAREd statement")
+    assert scan.text is not None and scan.text.startswith("Seq Scan on t")
+    assert "Filter: (v = 3)" in scan.text
+    assert utility.error is not None and "can be explained" in utility.error
+    assert broken.error is not None
+
+
+def test_explain_analyze_runs_selects_only_and_finds_the_selective_seq_scan(
+    db: TestDatabase,
+) -> None:
+    db.execute("create table big (id int, v int)")
+    db.execute("insert into big select g, g % 1000 from generate_series(1, 30000) g")
+    db.execute("analyze big")
+    with connect(db.dsn, GUARD) as conn:
+        plan = explain(conn, "select * from big where v = 7", analyze=True)
+        refused = explain(conn, "delete from big where v = 7", analyze=True)
+    assert plan.error is None and plan.text is not None
+    assert plan.method.startswith("EXPLAIN (ANALYZE")
+    assert "actual time=" in plan.text and "rows=30 loops=1" in plan.text
+    found = [f for f in plan.findings if f.code == "selective-seq-scan"]
+    assert found and "30,000 rows to return 30" in found[0].message
+    assert refused.error is not None and "may write" in refused.error
+    assert db.execute("select count(*) as n from big where v = 7")[0]["n"] == 30
 
 
 def test_a_refresh_on_a_broken_session_raises_connection_lost(db: TestDatabase) -> None:

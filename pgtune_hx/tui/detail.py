@@ -14,16 +14,19 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgtune_hx.advise.model import Suggestion
+from pgtune_hx.analyze.explain import explain as explain_statement
+from pgtune_hx.analyze.plan import Plan, PlanNode
+from pgtune_hx.analyze.plan_findings import PlanFinding, plan_findings
 from pgtune_hx.collect.model import json_safe
 from pgtune_hx.collect.runner import Context
 from pgtune_hx.collect.statements import locate
 from pgtune_hx.db import Connection, Guard, connect, probe, translated
 from pgtune_hx.db.connect import translate_query_error
-from pgtune_hx.errors import InvalidSQL, PgtuneError
+from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tui.sqlfiles import pick
 
 PROGRESS_VIEWS = ("vacuum", "analyze", "create_index", "cluster", "basebackup", "copy")
-PLANNABLE = ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 Signal = Literal["cancel", "terminate"]
 SIGNAL_FUNCTIONS: dict[str, str] = {
     "cancel": "pg_cancel_backend",
@@ -93,81 +96,129 @@ def signal_backend(
 
 # -- plans ------------------------------------------------------------------------------
 
+METHODS = {
+    "plain": "EXPLAIN",
+    "generic_plan": "EXPLAIN (GENERIC_PLAN)",
+    "prepared_generic": "generic plan of a PREPAREd statement (force_generic_plan)",
+    "analyze": "EXPLAIN (ANALYZE, BUFFERS): the statement ran once, read-only",
+}
+DETAIL_KEYS = (
+    "Index Cond",
+    "Recheck Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "Filter",
+    "Sort Key",
+    "Group Key",
+)
+
 
 @dataclass(frozen=True)
 class PlanResult:
     text: str | None = None
-    plan_json: Any = None
     method: str = ""
     error: str | None = None
-    findings: tuple[Any, ...] = ()
-    findings_note: str | None = None
+    findings: tuple[PlanFinding, ...] = ()
+    total_cost: float | None = None
 
 
-def statement_kind(query: str) -> tuple[str, bool]:
-    """(statement node name, has $n parameters) of one statement; InvalidSQL otherwise."""
-    from pglast import parse_sql
-    from pglast.parser import ParseError
-    from pglast.visitors import Visitor
+def plan_text(plan: Plan) -> str:
+    """The plan laid out as EXPLAIN prints it (costs and estimates, no ANALYZE)."""
+    lines: list[str] = []
 
-    try:
-        statements = parse_sql(query)
-    except ParseError as exc:
-        raise InvalidSQL(f"cannot parse the statement (truncated text?): {exc}") from None
-    if len(statements) != 1:
-        raise InvalidSQL(f"expected one statement, found {len(statements)}")
-
-    class Params(Visitor):
-        found = False
-
-        def visit_ParamRef(self, ancestors: Any, node: Any) -> None:
-            self.found = True
-
-    params = Params()
-    params(statements[0])
-    return type(statements[0].stmt).__name__, bool(params.found)
-
-
-def explain(conn: Connection, query: str) -> PlanResult:
-    """EXPLAIN (no ANALYZE: nothing runs) in text and JSON; generic plan for $n text."""
-    caps = probe(conn)
-    try:
-        kind, has_params = statement_kind(query)
-    except InvalidSQL as exc:
-        return PlanResult(error=str(exc))
-    if kind not in PLANNABLE:
-        return PlanResult(error=f"{kind.removesuffix('Stmt')} statements have no plan")
-    options = ""
-    method = "EXPLAIN"
-    if has_params:
-        if not caps.has_generic_plan():
-            return PlanResult(
-                error=f"the text has $n parameters; EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16+, "
-                f"server is {caps.major}"
+    def visit(node: PlanNode, depth: int) -> None:
+        head = (
+            f"{node.label}  (cost={node.startup_cost:.2f}..{node.total_cost:.2f} "
+            f"rows={node.plan_rows:.0f} width={node.plan_width})"
+        )
+        if node.actual_total_ms is not None:
+            head += (
+                f" (actual time={node.actual_startup_ms or 0:.3f}..{node.actual_total_ms:.3f} "
+                f"rows={node.actual_rows or 0:.0f} loops={node.loops or 0})"
             )
-        options, method = "GENERIC_PLAN, ", "EXPLAIN (GENERIC_PLAN)"
+        elif node.loops == 0:
+            head += " (never executed)"
+        if depth == 0:
+            lines.append(head)
+        else:
+            lines.append(" " * (6 * (depth - 1) + 2) + "->  " + head)
+        pad = " " * (6 * depth + 2)
+        for key in DETAIL_KEYS:
+            value = node.raw.get(key)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            if value:
+                lines.append(f"{pad}{key}: {value}")
+        for child in node.children:
+            visit(child, depth + 1)
+
+    visit(plan.root, 0)
+    return "\n".join(lines)
+
+
+def explain(conn: Connection, query: str, *, analyze: bool = False) -> PlanResult:
+    """The plan of one statement and the plan findings, through the analyzer's explain:
+    without running it (a generic plan for $n text: GENERIC_PLAN on 16+, a PREPAREd
+    generic plan before), or with ``analyze`` by running it once, which the read-only
+    session allows for plain SELECTs only (anything that may write is refused)."""
     try:
-        with conn.transaction():
-            # the text is the statement itself (one statement, checked above), not a value
-            text_rows = conn.execute(f"EXPLAIN ({options}FORMAT TEXT) {query}").fetchall()
-            json_rows = conn.execute(f"EXPLAIN ({options}FORMAT JSON) {query}").fetchall()
+        explained = explain_statement(conn, query, analyze=analyze)
+    except PgtuneError as exc:
+        return PlanResult(error=str(exc))
     except psycopg.Error as exc:
-        return PlanResult(method=method, error=str(translate_query_error(exc, "EXPLAIN")))
-    text = "\n".join(str(next(iter(r.values()))) for r in text_rows)
-    plan_json = next(iter(json_rows[0].values())) if json_rows else None
-    note = None
-    if not _module_available("pgtune_hx.analyze.plan"):
-        note = "plan findings: the plan analyzer (pgtune_hx.analyze.plan) is not part of this build"
-    return PlanResult(text=text, plan_json=plan_json, method=method, findings_note=note)
+        return PlanResult(error=str(translate_query_error(exc, "EXPLAIN")))
+    plan = explained.plan
+    return PlanResult(
+        text=plan_text(plan),
+        method=METHODS.get(explained.method, explained.method),
+        findings=tuple(plan_findings(plan)),
+        total_cost=plan.root.total_cost,
+    )
 
 
-def explain_in(dsn: str | None, guard: Guard, dbname: str | None, query: str) -> PlanResult:
+def explain_in(
+    dsn: str | None, guard: Guard, dbname: str | None, query: str, *, analyze: bool = False
+) -> PlanResult:
     """Plan a statement in the database it ran in."""
     try:
         with connect(dsn_for_database(dsn, dbname), guard) as conn:
-            return explain(conn, query)
+            return explain(conn, query, analyze=analyze)
     except PgtuneError as exc:
         return PlanResult(error=str(exc))
+
+
+@dataclass(frozen=True)
+class IndexAdvice:
+    suggestions: tuple[Suggestion, ...] = ()
+    method: str = ""
+    notes: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def index_advice(dsn: str | None, guard: Guard, dbname: str | None, query: str) -> IndexAdvice:
+    """The index advisor on one statement, read-only: what-if plans with HypoPG when it
+    is installed, a pg_stats estimate otherwise (the advice says which)."""
+    from pgtune_hx.advise.advisor import advise, methods_for
+    from pgtune_hx.advise.catalog import Catalog
+    from pgtune_hx.advise.workload import from_query
+
+    try:
+        with connect(dsn_for_database(dsn, dbname), guard) as conn:
+            catalog = Catalog(conn)
+            workload = from_query(query, catalog)
+            advice = advise(conn, catalog, workload, methods_for(conn, allow_writes=False))
+    except PgtuneError as exc:
+        return IndexAdvice(error=str(exc))
+    except psycopg.Error as exc:
+        return IndexAdvice(error=str(translate_query_error(exc, "index advice")))
+    return IndexAdvice(
+        suggestions=advice.suggestions,
+        method=advice.method,
+        notes=advice.notes,
+        rejected=tuple(f"{r.subject}: {r.reason}" for r in advice.rejected[:8]),
+    )
 
 
 # -- session detail ----------------------------------------------------------------------
@@ -223,35 +274,19 @@ def session_detail(
                 errors["statement"] = str(translate_query_error(exc, "pg_stat_statements"))
             except PgtuneError as exc:
                 errors["statement"] = str(exc)
-    plan_text = query
+    text = query
     if statements and statements[0].get("query") and _truncated(query):
-        plan_text = str(statements[0]["query"])
-    plan = explain_in(dsn, guard, datname, plan_text) if plan_text.strip() else None
+        # pg_stat_activity cuts at track_activity_query_size; the normalized text is whole
+        text = str(statements[0]["query"])
+    plan = explain_in(dsn, guard, datname, text) if text.strip() else None
     return SessionDetail(pid, locks, progress, statements, plan, errors)
 
 
 def _truncated(query: str) -> bool:
+    from pgtune_hx.analyze.query import extract_facts
+
     try:
-        statement_kind(query)
-    except InvalidSQL:
+        extract_facts(query)
+    except PgtuneError:
         return True
     return False
-
-
-# -- the advisor's parts, when this build has them ------------------------------------------
-
-
-def _module_available(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def index_advice(dsn: str | None, guard: Guard, dbname: str | None, query: str) -> Any:
-    """Index suggestions for one statement, or a note saying why there are none."""
-    if not _module_available("pgtune_hx.advise"):
-        return "index advice: the index advisor (pgtune_hx.advise) is not part of this build"
-    return "index advice: the index advisor is present but not wired to the monitor yet"

@@ -135,7 +135,7 @@ class LiveCollector:
                 ctx = Context(self.conn, self.caps)
                 for name, (function, produced) in self._collectors.items():
                     if wanted & set(produced) or name in wanted:
-                        for section in run(ctx, name, function):
+                        for section in run(ctx, name, function, produced):
                             sections[section.name] = section
         except PgtuneError as exc:
             if self.conn.broken or self.conn.closed:

@@ -14,10 +14,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pgtune_hx.tui import fmt
-from pgtune_hx.tui.detail import PlanResult, SessionDetail, session_detail
-from pgtune_hx.tui.messages import SessionDetailLoaded
+from pgtune_hx.tui.detail import PlanResult, SessionDetail, explain_in, session_detail
+from pgtune_hx.tui.messages import PlanLoaded, SessionDetailLoaded
 from pgtune_hx.tui.model import SessionRow, View
 from pgtune_hx.tui.screens.base import MonitorScreen
+
+FINDING_STYLES = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
@@ -40,14 +42,16 @@ def plan_renderable(plan: PlanResult | None, *, replay: bool = False) -> Any:
         return Text("plan: no query text", style="dim")
     if plan.error:
         return Text(f"plan unavailable: {plan.error}", style="yellow")
-    parts: list[Any] = [Text(plan.method, style="bold")]
+    parts: list[Any] = [Text(f"plan: {plan.method}", style="bold")]
     parts.append(Text(plan.text or ""))
     if plan.findings:
         parts.append(Text("plan findings", style="bold"))
         for finding in plan.findings:
-            parts.append(Text(f"• {finding}", style="yellow"))
-    elif plan.findings_note:
-        parts.append(Text(plan.findings_note, style="dim"))
+            style = FINDING_STYLES.get(finding.severity, "")
+            where = f" [{finding.node}]" if finding.node else ""
+            parts.append(Text(f"• {finding.severity}{where}: {finding.message}", style=style))
+    else:
+        parts.append(Text("plan findings: none", style="dim"))
     return Group(*parts)
 
 
@@ -59,6 +63,7 @@ class SessionScreen(MonitorScreen):
         Binding("c", "signal('cancel')", "Cancel"),
         Binding("k,f9", "signal('terminate')", "Kill"),
         Binding("l", "reload", "Reload detail"),
+        Binding("a", "explain_analyze", "Explain analyze"),
     ]
 
     def __init__(self, pid: int) -> None:
@@ -66,11 +71,17 @@ class SessionScreen(MonitorScreen):
         self.pid = pid
         self.session: SessionRow | None = None
         self.detail: SessionDetail | None = None
+        self.analyzed: PlanResult | None = None
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
             yield Static(id="sess-head", classes="panel")
             yield Static("loading …", id="sess-detail", classes="panel")
+            yield Static(
+                Text("a: EXPLAIN ANALYZE runs this SELECT once (read-only)", style="dim"),
+                id="sess-analyze",
+                classes="panel",
+            )
 
     def on_mount(self) -> None:
         view = self.monitor.view
@@ -192,6 +203,25 @@ class SessionScreen(MonitorScreen):
         for name, error in d.errors.items():
             parts.append(Text(f"{name}: {error}", style="yellow"))
         self.query_one("#sess-detail", Static).update(Group(*parts))
+
+    def action_explain_analyze(self) -> None:
+        if self.monitor.replay is not None or self.session is None:
+            self.notify("EXPLAIN ANALYZE needs a live server", severity="warning")
+            return
+        self.query_one("#sess-analyze", Static).update("running EXPLAIN ANALYZE …")
+        self._analyze_plan()
+
+    @work(thread=True, exclusive=True, group="session-analyze")
+    def _analyze_plan(self) -> None:
+        app = self.monitor
+        s = self.session
+        assert app.live is not None and s is not None
+        plan = explain_in(app.live.dsn, app.live.guard, s.datname, s.query, analyze=True)
+        self.post_message(PlanLoaded(("analyze", self.pid), plan))
+
+    def on_plan_loaded(self, message: PlanLoaded) -> None:
+        self.analyzed = message.plan
+        self.query_one("#sess-analyze", Static).update(plan_renderable(message.plan))
 
     def action_signal(self, action: str) -> None:
         if self.session is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -14,11 +14,39 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pgtune_hx.tui import fmt
-from pgtune_hx.tui.detail import PlanResult, explain_in, index_advice
+from pgtune_hx.tui.detail import IndexAdvice, PlanResult, explain_in, index_advice
 from pgtune_hx.tui.messages import PlanLoaded
 from pgtune_hx.tui.model import StatementRow, View
 from pgtune_hx.tui.screens.base import MonitorScreen
 from pgtune_hx.tui.screens.session import plan_renderable
+
+
+def advice_renderable(advice: IndexAdvice | None) -> Any:
+    if advice is None:
+        return Text("index advice: not asked", style="dim")
+    if advice.error:
+        return Text(f"index advice unavailable: {advice.error}", style="yellow")
+    parts: list[Any] = [Text(f"index advice (verified by: {advice.method})", style="bold")]
+    for s in advice.suggestions:
+        parts.append(Text(s.create_sql, style="bold green"))
+        for gain in s.queries:
+            parts.append(
+                Text(
+                    f"  plan cost {gain.cost_before:.1f} -> {gain.cost_after:.1f}, "
+                    f"{fmt.size(s.size_bytes)}, verified by {s.verified_by}",
+                    style="green",
+                )
+            )
+        for note in s.notes:
+            parts.append(Text(f"  {note}", style="dim"))
+    if not advice.suggestions:
+        parts.append(Text("no index would help this statement", style="dim"))
+        for reason in advice.rejected:
+            parts.append(Text(f"  · {reason}", style="dim"))
+    for note in advice.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    parts.append(Text("Y copies the CREATE INDEX statements", style="dim"))
+    return Group(*parts)
 
 
 class StatementScreen(MonitorScreen):
@@ -27,6 +55,7 @@ class StatementScreen(MonitorScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("y", "copy_query", "Copy query"),
+        Binding("Y", "copy_index", "Copy index"),
         Binding("l", "reload", "Plan again"),
     ]
 
@@ -34,6 +63,7 @@ class StatementScreen(MonitorScreen):
         super().__init__()
         self.row = row
         self.plan: PlanResult | None = None
+        self.advice: IndexAdvice | None = None
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
@@ -88,17 +118,16 @@ class StatementScreen(MonitorScreen):
 
     def on_plan_loaded(self, message: PlanLoaded) -> None:
         self.plan = message.plan
+        self.advice = message.advice
         self.query_one("#stmt-plan", Static).update(plan_renderable(message.plan))
-        advice = message.advice
-        if isinstance(advice, str):
-            self.query_one("#stmt-advice", Static).update(Text(advice, style="dim"))
-        elif advice:
-            lines = [Text("index advice", style="bold")]
-            for item in advice:
-                lines.append(Text(str(item), style="green"))
-            self.query_one("#stmt-advice", Static).update(Group(*lines))
-        else:
-            self.query_one("#stmt-advice", Static).update(Text("index advice: none", style="dim"))
+        self.query_one("#stmt-advice", Static).update(advice_renderable(message.advice))
+
+    def action_copy_index(self) -> None:
+        if self.advice is None or not self.advice.suggestions:
+            self.notify("no index suggestion to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard("\n".join(s.create_sql for s in self.advice.suggestions))
+        self.notify("copied the CREATE INDEX statement(s)", title="clipboard")
 
     def action_copy_query(self) -> None:
         if self.row.query:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -25,7 +27,8 @@ from pgtune_hx.tui.live import LiveConfig
 from pgtune_hx.tui.replay import Replay
 from pgtune_hx.tui.screens.base import StatusBar
 from pgtune_hx.tui.screens.confirm import ConfirmSignal
-from pgtune_hx.tui.screens.main import ActivityScreen, LocksScreen, OverviewScreen
+from pgtune_hx.tui.screens.main import ActivityScreen, FindingsScreen, LocksScreen, OverviewScreen
+from pgtune_hx.tui.screens.session import SessionScreen
 from pgtune_hx.tui.screens.statement import StatementScreen
 from pgtune_hx.tui.widgets import RowTable
 from tests.helpers.locks import BlockedStatement, LockHolder
@@ -299,3 +302,74 @@ async def test_replay_fixture_steps_back_and_forth() -> None:
         await pilot.press("left_square_bracket", "right_square_bracket")
         # stepping back rebuilds the same rates
         assert app.view.overview.tps == pytest.approx(tps)
+
+
+@sync
+async def test_findings_of_the_live_server_and_the_fix_copied(db18: TestDatabase) -> None:
+    db = db18
+    db.execute("create table f (id int primary key, v int)")
+    db.execute("insert into f select g, g from generate_series(1, 20000) g")
+    db.execute("create index f_v on f (v)")
+    db.execute("create index f_v_again on f (v)")
+    app = live_app(db.dsn, start="findings")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        await wait_for(pilot, lambda: screen.analysis is not None, timeout=60)
+        assert screen.analysis is not None and screen.analysis.error is None
+        keys = [f"{f.rule_id} {f.object}" for f in screen.analysis.findings]
+        duplicate = keys.index("index.duplicate public.f_v_again")
+        assert screen.query_one(RowTable).move_to_key(str(duplicate))
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert app.clipboard == "DROP INDEX CONCURRENTLY public.f_v_again;"
+
+
+@sync
+async def test_replayed_session_detail_shows_the_recorded_awaited_lock() -> None:
+    app = MonitorApp(replay=Replay.open(FIXTURES), refresh_s=3600, start="locks")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(table_keys(app)) == 4)
+        waiter = int(table_keys(app)[-1])  # the SELECT queued behind the ALTER TABLE
+        assert app.screen.query_one(RowTable).move_to_key(str(waiter))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await wait_for(pilot, lambda: screen.detail is not None)
+        assert screen.detail is not None
+        awaited = [lock for lock in screen.detail.locks if not lock["granted"]]
+        assert [(lock["mode"], lock["relation_name"]) for lock in awaited] == [
+            ("AccessShareLock", "public.invoices")
+        ]
+        await pilot.press("k")  # nothing to signal in a replay
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, SessionScreen)
+
+
+def test_cli_rejects_bad_tui_options(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pgtune_hx", "tui", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    for args, needle in (
+        (("--refresh", "0"), "--refresh must be between"),
+        (("--replay", str(tmp_path / "missing")), "neither a snapshot file nor a directory"),
+        (("--replay", str(tmp_path)), "no snapshot files"),
+        (("--replay", str(FIXTURES), "--dsn", "host=x"), "takes no --dsn"),
+        (("--screen", "nope"), "--screen must be one of"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 2, result.stderr
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.json").write_text("{not json")
+    result = cli("--replay", str(broken))
+    assert result.returncode == 9 and "not valid snapshot JSON" in result.stderr

@@ -138,7 +138,7 @@ class SessionScreen(MonitorScreen):
             statements = [
                 r
                 for r in snap.rows("statements")
-                if s.query_id is not None and r.get("queryid") == s.query_id
+                if s.query_id is not None and str(r.get("queryid")) == str(s.query_id)
             ]
             errors = {} if snap.has("locks") else {"locks": "not in the recorded snapshot"}
             self.post_message(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ from pgtune_hx.tui.live import LiveConfig
 from pgtune_hx.tui.replay import Replay
 from pgtune_hx.tui.screens.base import StatusBar
 from pgtune_hx.tui.screens.confirm import ConfirmSignal
+from pgtune_hx.tui.screens.help import HelpScreen
 from pgtune_hx.tui.screens.main import ActivityScreen, FindingsScreen, LocksScreen, OverviewScreen
 from pgtune_hx.tui.screens.session import SessionScreen
 from pgtune_hx.tui.screens.statement import StatementScreen
@@ -368,8 +371,52 @@ def test_cli_rejects_bad_tui_options(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
+    refused = cli("--dsn", "host=127.0.0.1 port=1 connect_timeout=2")
+    assert refused.returncode == 3 and refused.stderr.startswith("error: ")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.json").write_text("{not json")
     result = cli("--replay", str(broken))
     assert result.returncode == 9 and "not valid snapshot JSON" in result.stderr
+
+
+@sync
+async def test_a_hung_server_shows_stale_data_then_recovers(db18: TestDatabase) -> None:
+    app = live_app(db18.dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.link.state is LinkState.LIVE)
+        with psycopg.connect(db18.dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "select pid from pg_stat_activity where application_name = 'pgtune_hx' "
+                "and datname = current_database()"
+            ).fetchone()
+        assert row is not None
+        backend = int(row[0])
+        # freeze the monitor's backend: its refresh hangs, no timeout can fire
+        os.kill(backend, signal.SIGSTOP)
+        try:
+            await wait_for(pilot, lambda: "stale: no data for" in status_text(app))
+            await pilot.press("3")  # the UI answers meanwhile
+            await wait_for(pilot, lambda: isinstance(app.screen, LocksScreen))
+            assert "server slow or hung" in status_text(app)
+        finally:
+            os.kill(backend, signal.SIGCONT)
+        await wait_for(
+            pilot, lambda: "stale" not in status_text(app) and "live" in status_text(app)
+        )
+
+
+@sync
+async def test_command_palette_switches_screens() -> None:
+    app = MonitorApp(replay=Replay.open(FIXTURES), refresh_s=3600, start="overview")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"go to locks")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LocksScreen))
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LocksScreen))

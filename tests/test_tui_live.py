@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,7 +17,7 @@ from pgtune_hx.errors import InsufficientPrivilege
 from pgtune_hx.tui.detail import explain, session_detail, signal_backend
 from pgtune_hx.tui.live import CORE_SECTIONS, LOCK_SECTIONS, STATEMENT_SECTIONS, LiveCollector
 from pgtune_hx.tui.locktree import walk
-from pgtune_hx.tui.model import RefreshModel, View
+from pgtune_hx.tui.model import ActivityFilter, RefreshModel, View, arrange
 from tests.helpers.locks import BlockedStatement, LockHolder
 from tests.helpers.roles import monitor_only_role
 from tests.helpers.servers import TestDatabase
@@ -260,6 +262,80 @@ def test_explain_analyze_runs_selects_only_and_finds_the_selective_seq_scan(
     assert found and "30,000 rows to return 30" in found[0].message
     assert refused.error is not None and "may write" in refused.error
     assert db.execute("select count(*) as n from big where v = 7")[0]["n"] == 30
+
+
+def test_session_detail_finds_its_statement_by_query_id(db: TestDatabase) -> None:
+    marker = f"tui_{uuid.uuid4().hex[:8]}"
+    db.execute(f"select pg_sleep(0.01) as {marker}")
+    with BlockedStatement(db.dsn, f"select pg_sleep(30.0) as {marker}") as sleeper:
+        with monitor(db.dsn) as (collector, model):
+            deadline = time.monotonic() + 10
+            session = None
+            while time.monotonic() < deadline and (session is None or session.query_id is None):
+                session = refresh(collector, model).session(sleeper.pid)
+                time.sleep(0.05)
+        assert session is not None and session.query_id is not None
+        detail = session_detail(
+            db.dsn,
+            GUARD,
+            pid=session.pid,
+            datname=session.datname,
+            datid=session.datid,
+            query_id=session.query_id,
+            query=session.query,
+        )
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            conn.execute("select pg_cancel_backend(%s)", [sleeper.pid])
+    assert detail.errors == {}
+    assert [r["query"] for r in detail.statements] == [f"select pg_sleep($1) as {marker}"]
+    assert detail.statements[0]["calls"] >= 1
+    assert detail.plan is not None and detail.plan.text is not None
+    assert detail.plan.text.startswith("Result")
+
+
+def test_parallel_workers_sit_under_their_leader(db: TestDatabase) -> None:
+    db.execute("create table par as select g as id from generate_series(1, 5000) g")
+    db.execute("analyze par")
+    parallel = (
+        "set max_parallel_workers_per_gather = 2; set parallel_setup_cost = 0; "
+        "set parallel_tuple_cost = 0; set min_parallel_table_scan_size = 0"
+    )
+    with psycopg.connect(db.dsn, autocommit=True) as leader_conn:
+        leader_conn.execute(parallel)
+        leader = leader_conn.info.backend_pid
+        done = threading.Event()
+
+        def run() -> None:
+            with contextlib.suppress(psycopg.errors.QueryCanceled):
+                leader_conn.execute("select count(*) from par where pg_sleep(0.002) is not null")
+            done.set()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            with psycopg.connect(db.dsn, autocommit=True) as conn:
+                deadline = time.monotonic() + 10
+                workers: list[Any] = []
+                while time.monotonic() < deadline and len(workers) < 2:
+                    workers = conn.execute(
+                        "select pid from pg_stat_activity where leader_pid = %s and pid <> %s",
+                        [leader, leader],
+                    ).fetchall()
+                    time.sleep(0.02)
+                assert len(workers) == 2, "no parallel workers started"
+                with monitor(db.dsn) as (collector, model):
+                    view = refresh(collector, model)
+                conn.execute("select pg_cancel_backend(%s)", [leader])
+        finally:
+            assert done.wait(30)
+            thread.join(5)
+    arranged = arrange(view.sessions, ActivityFilter())
+    pids = [row.pid for row, _ in arranged]
+    at = pids.index(leader)
+    under = arranged[at + 1 : at + 3]
+    assert sorted(row.pid for row, _ in under) == sorted(w[0] for w in workers)
+    assert all(depth == 1 and row.leader_pid == leader for row, depth in under)
+    assert arranged[at][1] == 0
 
 
 def test_a_refresh_on_a_broken_session_raises_connection_lost(db: TestDatabase) -> None:

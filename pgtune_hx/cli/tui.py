@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pgtune_hx.cli.common import DsnOption, resolve_dsn, state
+from pgtune_hx.db import connect, probe
 from pgtune_hx.errors import UsageError
 
 START_SCREENS = ("overview", "activity", "locks", "statements", "tables", "findings")
@@ -58,5 +59,9 @@ def tui(
         app = MonitorApp(replay=Replay.open(replay), refresh_s=refresh, start=screen)
     else:
         config = LiveConfig(resolve_dsn(ctx, dsn), state(ctx).guard(), record)
+        # a wrong DSN, role or password is one line and an exit code, not a UI that
+        # retries forever; once running, a lost server is retried with backoff
+        with connect(config.dsn, config.guard) as conn:
+            probe(conn)
         app = MonitorApp(live=config, refresh_s=refresh, start=screen)
     app.run()

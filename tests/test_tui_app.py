@@ -7,8 +7,6 @@ import functools
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +32,7 @@ from pgtune_hx.tui.screens.main import ActivityScreen, FindingsScreen, LocksScre
 from pgtune_hx.tui.screens.session import SessionScreen
 from pgtune_hx.tui.screens.statement import StatementScreen
 from pgtune_hx.tui.widgets import RowTable
+from tests.helpers.cli import invoke
 from tests.helpers.locks import BlockedStatement, LockHolder
 from tests.helpers.roles import monitor_only_role
 from tests.helpers.servers import TestDatabase
@@ -351,15 +350,6 @@ async def test_replayed_session_detail_shows_the_recorded_awaited_lock() -> None
 
 
 def test_cli_rejects_bad_tui_options(tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pgtune_hx", "tui", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
     for args, needle in (
         (("--refresh", "0"), "--refresh must be between"),
         (("--replay", str(tmp_path / "missing")), "neither a snapshot file nor a directory"),
@@ -367,17 +357,16 @@ def test_cli_rejects_bad_tui_options(tmp_path: Path) -> None:
         (("--replay", str(FIXTURES), "--dsn", "host=x"), "takes no --dsn"),
         (("--screen", "nope"), "--screen must be one of"),
     ):
-        result = cli(*args)
-        assert result.returncode == 2, result.stderr
-        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
-    refused = cli("--dsn", "host=127.0.0.1 port=1 connect_timeout=2")
-    assert refused.returncode == 3 and refused.stderr.startswith("error: ")
+        result = invoke("tui", *args)
+        assert result.code == 2, result.stderr
+        assert needle in result.error_line
+    refused = invoke("tui", "--dsn", "host=127.0.0.1 port=1 connect_timeout=2")
+    assert refused.code == 3 and "Connection refused" in refused.error_line
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.json").write_text("{not json")
-    result = cli("--replay", str(broken))
-    assert result.returncode == 9 and "not valid snapshot JSON" in result.stderr
+    corrupt = invoke("tui", "--replay", str(broken))
+    assert corrupt.code == 9 and "not valid snapshot JSON" in corrupt.error_line
 
 
 @sync

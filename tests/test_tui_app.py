@@ -369,30 +369,65 @@ def test_cli_rejects_bad_tui_options(tmp_path: Path) -> None:
     assert corrupt.code == 9 and "not valid snapshot JSON" in corrupt.error_line
 
 
+def monitor_backends(dsn: str) -> set[int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "select pid from pg_stat_activity where application_name = 'pgtune_hx' "
+            "and datname = current_database() and backend_type = 'client backend'"
+        ).fetchall()
+    return {int(row[0]) for row in rows}
+
+
+def monitor_backend(dsn: str) -> int:
+    (pid,) = monitor_backends(dsn)  # only the refresh loop's session is open
+    return pid
+
+
 @sync
-async def test_a_hung_server_shows_stale_data_then_recovers(db18: TestDatabase) -> None:
+async def test_a_hung_backend_shows_stale_data_then_is_replaced(db18: TestDatabase) -> None:
     app = live_app(db18.dsn)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.link.state is LinkState.LIVE)
-        with psycopg.connect(db18.dsn, autocommit=True) as conn:
-            row = conn.execute(
-                "select pid from pg_stat_activity where application_name = 'pgtune_hx' "
-                "and datname = current_database()"
-            ).fetchone()
-        assert row is not None
-        backend = int(row[0])
-        # freeze the monitor's backend: its refresh hangs, no timeout can fire
+        backend = monitor_backend(db18.dsn)
+        # freeze the monitor's backend: its refresh hangs and no timeout can fire
         os.kill(backend, signal.SIGSTOP)
         try:
             await wait_for(pilot, lambda: "stale: no data for" in status_text(app))
+            assert "server slow or hung" in status_text(app)
             await pilot.press("3")  # the UI answers meanwhile
             await wait_for(pilot, lambda: isinstance(app.screen, LocksScreen))
-            assert "server slow or hung" in status_text(app)
+            frozen = app.view
+            assert frozen is not None
+            # past statement_timeout the stuck session is cut and a new one opened
+            await wait_for(
+                pilot,
+                lambda: app.view is not None and app.view.captured > frozen.captured,
+                timeout=app.hang_after_s() + 15,
+            )
+            assert any("dropped the session" in n.message for n in app._notifications)
+            assert monitor_backends(db18.dsn) - {backend}  # a new session serves the refreshes
+            assert "live" in status_text(app)
         finally:
             os.kill(backend, signal.SIGCONT)
-        await wait_for(
-            pilot, lambda: "stale" not in status_text(app) and "live" in status_text(app)
-        )
+
+
+@sync
+async def test_quitting_never_waits_for_a_hung_backend(db18: TestDatabase) -> None:
+    app = live_app(db18.dsn)
+    backend = 0
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.link.state is LinkState.LIVE)
+            backend = monitor_backend(db18.dsn)
+            os.kill(backend, signal.SIGSTOP)
+            await wait_for(pilot, lambda: "stale" in status_text(app))
+            await pilot.press("q")
+        # the backend is still frozen, yet the refresh thread has left its loop (the
+        # interpreter joins it at exit: a stuck thread would keep `q` from quitting)
+        assert app.loop_finished.wait(15)
+    finally:
+        if backend:
+            os.kill(backend, signal.SIGCONT)
 
 
 @sync

@@ -24,7 +24,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from pgtune_hx.db import connect
 from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tui import messages as msg
 from pgtune_hx.tui.detail import Signal, signal_backend
@@ -109,6 +108,9 @@ class MonitorApp(App[None]):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._connected_once = False
+        self._collector: LiveCollector | None = None  # the worker's, for abort() only
+        # set when the refresh thread has left its loop (asyncio waits for it at exit)
+        self.loop_finished = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -124,6 +126,27 @@ class MonitorApp(App[None]):
     def on_unmount(self) -> None:
         self._stop.set()
         self._wake.set()
+        collector = self._collector
+        if collector is not None and collector.busy_since is not None:
+            collector.abort()  # quitting never waits on a server that stopped answering
+
+    def hang_after_s(self) -> float:
+        """A refresh this old is stuck: statement_timeout should have ended it."""
+        timeout = self.live.guard.statement_timeout_ms / 1000.0 if self.live else 5.0
+        return timeout + 2 * self.refresh_s + 3.0
+
+    def _check_hung(self) -> None:
+        collector = self._collector
+        if collector is None or collector.busy_since is None:
+            return
+        stuck = time.monotonic() - collector.busy_since
+        if stuck > self.hang_after_s():
+            collector.abort()
+            self.notify(
+                f"the refresh hung for {stuck:.0f}s: dropped the session, reconnecting",
+                title="server not answering",
+                severity="warning",
+            )
 
     # -- live refresh loop (worker thread) ---------------------------------------------------
 
@@ -140,17 +163,19 @@ class MonitorApp(App[None]):
         recorder = Recorder(self.live.record) if self.live.record else None
         collector: LiveCollector | None = None
         last_tables = -TABLES_EVERY_S
+        self._collector = None
         try:
             while not (worker.is_cancelled or self._stop.is_set()):
                 if collector is None:
                     try:
-                        collector = LiveCollector(connect(self.live.dsn, self.live.guard))
+                        collector = LiveCollector.open(self.live)
                     except PgtuneError as exc:
                         delay = backoff.next_delay()
                         self.post_message(msg.ConnectionLost(str(exc), delay, backoff.attempts))
                         self._sleep(delay)
                         continue
                     backoff.reset()
+                    self._collector = collector
                     self.post_message(msg.Connected(collector.caps.to_dict()))
                 if self.link.paused:
                     self._sleep(self.refresh_s)
@@ -166,7 +191,7 @@ class MonitorApp(App[None]):
                     view = model.update(snapshot)
                 except LostError as exc:
                     collector.conn.close()
-                    collector = None
+                    collector = self._collector = None
                     delay = backoff.next_delay()
                     self.post_message(msg.ConnectionLost(str(exc), delay, backoff.attempts))
                     self._sleep(delay)
@@ -184,8 +209,10 @@ class MonitorApp(App[None]):
                 self.post_message(msg.SnapshotCollected(view, cpu_ms, wall_ms))
                 self._sleep(self.refresh_s - (time.perf_counter() - started))
         finally:
+            self._collector = None
             if collector is not None:
                 collector.conn.close()
+            self.loop_finished.set()
 
     # -- messages from the loop (main thread) -------------------------------------------------
 
@@ -228,6 +255,7 @@ class MonitorApp(App[None]):
         self._tick_status()
 
     def _tick_status(self) -> None:
+        self._check_hung()
         screen = self._monitor_screen()
         if screen is not None:
             with contextlib.suppress(NoMatches):

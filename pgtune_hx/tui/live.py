@@ -18,6 +18,9 @@ A lost connection raises ``ConnectionLost`` so the caller reconnects.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ from pgtune_hx.collect import tables as c_tables
 from pgtune_hx.collect.model import Section, Snapshot
 from pgtune_hx.collect.runner import Collector, Context, run
 from pgtune_hx.collect.statements import locate, mask_secrets
-from pgtune_hx.db import Capabilities, Connection, Guard, probe, redact
+from pgtune_hx.db import Capabilities, Connection, Guard, connect, probe, redact
 from pgtune_hx.db.connect import translate_query_error
 from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tui.sqlfiles import pick
@@ -85,6 +88,8 @@ class LiveCollector:
     caps: Capabilities = field(init=False)
     static_server: dict[str, Any] = field(init=False)
     _texts: dict[StatementKey, str] = field(init=False, default_factory=dict)
+    # monotonic start of the refresh in progress, None between refreshes
+    busy_since: float | None = field(init=False, default=None)
     _collectors: dict[str, tuple[Collector, tuple[str, ...]]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +115,27 @@ class LiveCollector:
             "indexes": (c_indexes.collect, ("indexes",)),
         }
 
+    @classmethod
+    def open(cls, config: LiveConfig) -> LiveCollector:
+        conn = connect(config.dsn, config.guard)
+        try:
+            return cls(conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    def abort(self) -> None:
+        """Cut the session from another thread: a refresh stuck on a backend that no
+        longer answers (statement_timeout cannot fire there) fails at once.
+        shutdown() acts on the socket, not on the descriptor libpq still owns."""
+        try:
+            fd = self.conn.pgconn.socket
+        except psycopg.Error:
+            return
+        sock = socket.socket(fileno=os.dup(fd))
+        with contextlib.suppress(OSError), sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
     def _text(self, name: str) -> str:
         return pick(name, self.caps.server_version_num)
 
@@ -124,6 +150,7 @@ class LiveCollector:
         started = time.perf_counter()
         wanted = set(wanted)
         sections: dict[str, Section] = {}
+        self.busy_since = time.monotonic()
         try:
             with self.conn.transaction():
                 self.conn.execute("set local jit = off")
@@ -145,6 +172,8 @@ class LiveCollector:
             if self.conn.broken or self.conn.closed:
                 raise self._lost(exc) from None
             raise translate_query_error(exc, "refresh") from None
+        finally:
+            self.busy_since = None
         server = {**self.static_server, **tick}
         captured_at = str(server.pop("captured_at"))
         return Snapshot(

@@ -74,7 +74,7 @@ def status_text(app: MonitorApp) -> str:
 
 
 def table_keys(app: MonitorApp) -> list[str]:
-    return app.screen.query_one(RowTable).keys()
+    return app.screen.query_one(RowTable).row_keys()
 
 
 def _table(db: TestDatabase) -> None:
@@ -325,6 +325,30 @@ async def test_findings_of_the_live_server_and_the_fix_copied(db18: TestDatabase
         await pilot.press("y")
         await pilot.pause(0.1)
         assert app.clipboard == "DROP INDEX CONCURRENTLY public.f_v_again;"
+
+
+@sync
+async def test_tables_screen_flags_a_real_duplicate_index(db18: TestDatabase) -> None:
+    db = db18
+    db.execute("create table orders (id int primary key, customer int)")
+    db.execute("insert into orders select g, g % 100 from generate_series(1, 5000) g")
+    db.execute("create index orders_customer on orders (customer)")
+    db.execute("create index orders_customer_copy on orders (customer)")
+    db.execute("delete from orders where id <= 1000")
+    app = live_app(db.dsn, start="tables")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.view is not None and app.view.tables is not None)
+        assert app.view is not None and app.view.tables is not None
+        tables = {t.name: t for t in app.view.tables.tables}
+        assert tables["public.orders"].n_dead_tup == 1000
+        indexes = {i.name: i for i in app.view.tables.indexes}
+        assert "index.duplicate" in [
+            rule for rule, _ in indexes["public.orders_customer_copy"].verdicts
+        ]
+        assert indexes["public.orders_pkey"].constraint_type == "primary key"
+        assert (
+            "public.orders_customer_copy" in app.screen.query_one("#indexes", RowTable).row_keys()
+        )
 
 
 @sync

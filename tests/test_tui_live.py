@@ -293,6 +293,30 @@ def test_session_detail_finds_its_statement_by_query_id(db: TestDatabase) -> Non
     assert detail.plan.text.startswith("Result")
 
 
+def test_session_detail_shows_the_progress_of_create_index(db: TestDatabase) -> None:
+    _table(db)
+    # CREATE INDEX CONCURRENTLY waits for the open writer: its progress row says so
+    with LockHolder(db.dsn, "update t set v = v where id = 1") as holder:
+        with BlockedStatement(db.dsn, "create index concurrently t_v on t (v)") as builder:
+            builder.wait_until_blocked()
+            detail = session_detail(
+                db.dsn,
+                GUARD,
+                pid=builder.pid,
+                datname=db.name,
+                datid=None,
+                query_id=None,
+                query="create index concurrently t_v on t (v)",
+            )
+            holder.conn.rollback()  # type: ignore[union-attr]
+    views = [view for view, _ in detail.progress]
+    assert views == ["create_index"]
+    row = detail.progress[0][1]
+    assert row["command"] == "CREATE INDEX CONCURRENTLY"
+    assert str(row["phase"]).startswith("waiting for")
+    assert detail.plan is not None and detail.plan.error is not None  # DDL has no plan
+
+
 def test_parallel_workers_sit_under_their_leader(db: TestDatabase) -> None:
     db.execute("create table par as select g as id from generate_series(1, 5000) g")
     db.execute("analyze par")

@@ -102,7 +102,7 @@ class RowTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self.rows)
 
-    def keys(self) -> list[str]:
+    def row_keys(self) -> list[str]:
         return [key for key, _ in self.rows]
 
     def selected_key(self) -> str | None:

@@ -99,8 +99,6 @@ class MonitorApp(App[None]):
         self.backoff = backoff or Backoff()
         self.view: View | None = None
         self.link = Link(refresh_s, state=LinkState.REPLAY if replay else LinkState.CONNECTING)
-        self.last_cpu_ms: float | None = None
-        self.last_wall_ms: float | None = None
         # what each refresh cost this client: (collect CPU, collect wall, draw CPU) in ms
         self.refresh_costs: deque[tuple[float, float, float]] = deque(maxlen=1000)
         self._wanted: frozenset[str] = CORE_SECTIONS
@@ -218,7 +216,6 @@ class MonitorApp(App[None]):
 
     def on_snapshot_collected(self, message: msg.SnapshotCollected) -> None:
         started = time.thread_time()
-        self.last_cpu_ms, self.last_wall_ms = message.cpu_ms, message.wall_ms
         self.link.succeeded(time.monotonic())
         self._apply(message.view)
         draw_ms = (time.thread_time() - started) * 1000.0

@@ -115,6 +115,13 @@ def test_statements_carry_texts_and_per_second_rates(db: TestDatabase) -> None:
     assert row.datname == db.name
     assert row.calls_s is not None and view.statements.interval_s is not None
     assert row.calls_s == pytest.approx(20 / view.statements.interval_s)
+    # the connected database's statements by default, every database's on request
+    assert {r.datname for r in view.statements.rows} == {db.name}
+    with connect(db.dsn, GUARD) as conn:
+        everywhere = LiveCollector(conn)
+        everywhere.all_databases = True
+        rows = everywhere.collect(STATEMENT_SECTIONS).rows("statements")
+    assert {r["datname"] for r in rows} - {db.name}
 
 
 def test_statements_entry_reset_gives_na_not_negative(db: TestDatabase) -> None:

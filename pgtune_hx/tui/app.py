@@ -103,6 +103,8 @@ class MonitorApp(App[None]):
         self.refresh_costs: deque[tuple[float, float, float]] = deque(maxlen=1000)
         self._wanted: frozenset[str] = CORE_SECTIONS
         self._force: frozenset[str] = frozenset()
+        # the Statements screen: the connected database only, or every database
+        self.statements_all_databases = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._connected_once = False
@@ -184,6 +186,7 @@ class MonitorApp(App[None]):
                 if wanted & TABLE_SECTIONS and not (self._force & TABLE_SECTIONS) and recent:
                     wanted -= TABLE_SECTIONS
                 self._force = frozenset()
+                collector.all_databases = self.statements_all_databases
                 try:
                     snapshot = collector.collect(wanted)
                     view = model.update(snapshot)
@@ -267,6 +270,10 @@ class MonitorApp(App[None]):
         if new:
             self._force = frozenset(new)
             self._wake.set()
+
+    def set_statements_scope(self, all_databases: bool) -> None:
+        self.statements_all_databases = all_databases
+        self.action_refresh_now()
 
     def action_refresh_now(self) -> None:
         if self.replay is not None:

@@ -9,7 +9,8 @@ per-refresh variants here, in ``tui/sql``, with the collectors' column names:
 
 - ``database``: the counters without ``pg_database_size()``, which walks every
   database directory (too costly every two seconds on a big cluster);
-- ``statements``: the top entries by total time with ``pg_stat_statements(false)``
+- ``statements``: the top entries by total time, of the connected database or of
+  all (``all_databases``), with ``pg_stat_statements(false)``
   (no query text file read per refresh); texts are fetched once per new entry.
 
 A live refresh and a recorded snapshot file thus look the same to the screens.
@@ -90,6 +91,8 @@ class LiveCollector:
     _texts: dict[StatementKey, str] = field(init=False, default_factory=dict)
     # monotonic start of the refresh in progress, None between refreshes
     busy_since: float | None = field(init=False, default=None)
+    # pg_stat_statements of every database, or only of the connected one
+    all_databases: bool = field(init=False, default=False)
     _collectors: dict[str, tuple[Collector, tuple[str, ...]]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -193,7 +196,8 @@ class LiveCollector:
     def _statements(self, ctx: Context) -> list[Section]:
         schema, _version = locate(ctx)
         query = sql.SQL(self._text("statements")).format(schema=sql.Identifier(schema))
-        columns, rows = _json_rows(self.conn, query, {"limit": STATEMENTS_LIMIT})
+        params = {"limit": STATEMENTS_LIMIT, "all_databases": self.all_databases}
+        columns, rows = _json_rows(self.conn, query, params)
         statements = Section("statements", [*columns, "query"], rows)
         self._attach_texts(statements, schema)
         if not self.caps.can_read_all_stats():

@@ -28,6 +28,7 @@ HELP = """\
 | `i` | show / hide idle sessions |
 | `s` | show / hide background processes |
 | `F6` `o` | next sort column; `t` age, `x` transaction age, `P` pid; `I` inverts |
+| `d` | Statements: this database only / every database |
 | `y` | copy the fix (Findings), the query (statement view) |
 | `a` | analyze again (Findings) |
 | `[` `]` | step back / forward (`--replay`) |

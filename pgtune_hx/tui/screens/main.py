@@ -444,6 +444,7 @@ class StatementsScreen(MonitorScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f6,o", "next_sort", "Sort"),
         Binding("I", "invert", "Invert", show=False),
+        Binding("d", "toggle_databases", "All DBs"),
     ]
     COLUMNS = (
         "TOTAL ms",
@@ -487,7 +488,10 @@ class StatementsScreen(MonitorScreen):
             self.query_one("#stmt-info", Static).update(info)
             return
         label, keyfn = STATEMENT_SORTS[self.sort]
-        rows = sorted(stv.rows, key=keyfn, reverse=not self.reverse)
+        everywhere = self.monitor.statements_all_databases
+        database = view.overview.database
+        listed = stv.rows if everywhere else [r for r in stv.rows if r.datname == database]
+        rows = sorted(listed, key=keyfn, reverse=not self.reverse)
         self._rows = {}
         for row in rows:
             row_key = "/".join(str(part) for part in row.key)
@@ -514,6 +518,7 @@ class StatementsScreen(MonitorScreen):
             )
         table.set_rows(table_rows)
         info.append(f"{len(rows)} statements", style="bold")
+        info.append(" of every database" if everywhere else f" of database {database}")
         info.append(f" · sorted by {label}{' (inverted)' if self.reverse else ''}")
         if stv.interval_s is not None:
             info.append(f" · rates over the measured {stv.interval_s:.2f}s")
@@ -534,6 +539,10 @@ class StatementsScreen(MonitorScreen):
 
     def action_invert(self) -> None:
         self.reverse = not self.reverse
+        self._redraw()
+
+    def action_toggle_databases(self) -> None:
+        self.monitor.set_statements_scope(not self.monitor.statements_all_databases)
         self._redraw()
 
     @on(RowTable.Selected)

@@ -46,7 +46,9 @@ def _skipped(ctx: Context, rows: list[dict[str, Any]], what: str) -> list[str]:
         if lock.mode == LOCK_BLOCKING_ACCESS_SHARE:
             reasons.setdefault(lock.oid, lock)
             reasons.setdefault(lock.owner_oid, lock)
-    notes = []
+    notes: list[str] = []
+    if not reasons:
+        return notes
     for row in rows:
         found = reasons.get(row.get("indexrelid") or 0) or reasons.get(row["relid"])
         if found is None:

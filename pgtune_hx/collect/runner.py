@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg import sql
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import tuple_row
 from psycopg.types.numeric import Int8
 
@@ -158,6 +160,39 @@ def jsonable(columns: list[str], data: list[tuple[Any, ...]]) -> list[Any]:
     return rows
 
 
+class IsoTimestampLoader(Loader):
+    """timestamptz as the ISO 8601 text the snapshot stores, without building a
+    datetime: the snapshot transaction sets DateStyle ISO and TimeZone UTC, so the
+    server sends '2026-12-04 20:05:11.59+00' and only the separator and the
+    offset's minutes differ."""
+
+    def load(self, data: Buffer) -> str:
+        text = bytes(data).decode()
+        if text[-3:-2] in ("+", "-"):
+            text += ":00"
+        return text.replace(" ", "T", 1)
+
+
+class JsonNumberLoader(Loader):
+    """numeric as an int when integral, else a float (JSON has no decimals)."""
+
+    def load(self, data: Buffer) -> int | float | None:
+        text = bytes(data)
+        if text == b"NaN":
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+
+
+def _cursor(ctx: Context) -> psycopg.Cursor[tuple[Any, ...]]:
+    cur = ctx.conn.cursor(row_factory=tuple_row)
+    cur.adapters.register_loader("timestamptz", IsoTimestampLoader)
+    cur.adapters.register_loader("numeric", JsonNumberLoader)
+    return cur
+
+
 def fetch_data(
     ctx: Context,
     name: str,
@@ -171,7 +206,7 @@ def fetch_data(
     query: sql.SQL | sql.Composed = sql.SQL(text)  # package file, not input
     if schema is not None:
         query = sql.SQL(text).format(schema=sql.Identifier(schema))
-    cur = ctx.conn.cursor(row_factory=tuple_row)
+    cur = _cursor(ctx)
     cur.execute(query, params)
     columns = [d.name for d in cur.description or []]
     return columns, jsonable(columns, cur.fetchall())

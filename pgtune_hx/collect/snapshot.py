@@ -79,6 +79,7 @@ def _begin(conn: Connection, caps_major: int) -> None:
     # catalog queries need no parallel workers; a diagnostic must not take them
     conn.execute("set local max_parallel_workers_per_gather = 0")
     conn.execute("set local timezone = 'UTC'")
+    conn.execute("set local datestyle = 'ISO'")  # the timestamp loader relies on it
     if caps_major >= 15:
         conn.execute("set local stats_fetch_consistency = snapshot")
 

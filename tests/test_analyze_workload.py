@@ -139,3 +139,14 @@ def test_no_jit_overhead_without_jit(db: TestDatabase) -> None:
     work(db.dsn, *[SHORT] * 5, jit="off")
     after = snapshot(db.dsn)
     assert in_database(run_rule(after, "workload.jit_overhead", before), db.name) == []
+
+
+def test_cached_reads_keep_the_hit_ratio_high(db: TestDatabase) -> None:
+    work(db.dsn, "create table t as select g as id from generate_series(1, 5000) g")
+    work(db.dsn, "select count(*) from t")
+    before = snapshot(db.dsn)
+    work(db.dsn, *["select count(*) from t"] * 10)
+    after = snapshot(db.dsn)
+    current = next(r for r in after.rows("database") if r["datname"] == db.name)
+    assert current["blks_hit"] > 0
+    assert run_rule(after, "workload.cache_hit_ratio", before, min_reads=0) == []

@@ -46,9 +46,8 @@ def drop_index_sql(row: dict[str, Any]) -> str:
 
 
 def _standbys(ctx: Context) -> int:
-    return sum(1 for r in ctx.snapshot.rows("replication") if r.get("state") == "streaming") or len(
-        ctx.snapshot.rows("replication")
-    )
+    """Connected standbys and WAL receivers (pg_stat_replication rows)."""
+    return len(ctx.snapshot.rows("replication"))
 
 
 def _scan_visibility(ctx: Context) -> dict[str, Any]:

@@ -200,7 +200,7 @@ def seq_scan_heavy_tables(
         current = sizes.get(row.get("relid"), row)
         size = num(current.get("table_bytes"))
         seq_scans = num(row.get("seq_scan"))
-        if size < min_table_bytes or seq_scans < min_seq_scans:
+        if size < min_table_bytes or seq_scans <= 0 or seq_scans < min_seq_scans:
             continue
         seq_rows = num(row.get("seq_tup_read"))
         idx_rows = num(row.get("idx_tup_fetch"))
@@ -470,7 +470,7 @@ def low_hot_ratio(
     for row in ctx.counters("tables"):
         updates = num(row.get("n_tup_upd"))
         hot = num(row.get("n_tup_hot_upd"))
-        if updates < min_updates:
+        if updates <= 0 or updates < min_updates:
             continue
         hot_ratio = hot / updates
         if hot_ratio >= min_hot_ratio:

@@ -240,7 +240,10 @@ def temp_file_spills(
     """
     block = _block_size(ctx)
     work_mem = ctx.setting_base("work_mem")
-    db = ctx.database_row or {}
+    db = next(
+        (r for r in ctx.counters("database") if r.get("datname") == ctx.database),
+        {},
+    )  # over the interval too, like the statements
     rows = [
         r for r in _statements(ctx) if num(r.get("temp_blks_written")) * block >= min_temp_bytes
     ]

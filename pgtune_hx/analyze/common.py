@@ -57,7 +57,10 @@ def quote_literal(text: str) -> str:
 
 def num(value: Any, default: float = 0.0) -> float:
     """A snapshot number as float; None and junk become ``default``."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is int or kind is float:  # the common case, first: rules call this a lot
+        return float(value) if math.isfinite(value) else default
+    if value is None or kind is bool:
         return default
     try:
         result = float(value)

@@ -33,7 +33,7 @@ from pgtune_hx.analyze.engine import run
 from pgtune_hx.collect import load, save
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.collect.snapshot import collect_snapshot
-from pgtune_hx.db import connect
+from pgtune_hx.db import Guard, connect
 from pgtune_hx.embedded import EmbeddedServer
 
 HERE = Path(__file__).parent
@@ -112,14 +112,20 @@ def main() -> None:
     try:
         shape = bench_collect.build(server, args.tables, args.statements)
         dsn = server.dsn(bench_collect.DBNAME)
-        with connect(dsn) as conn:
+        # a generous statement timeout: the snapshot must be complete here, and
+        # the collectors' own benchmark times collection, not this one
+        guard = Guard(statement_timeout_ms=300_000)
+        with connect(dsn, guard) as conn:
             first = collect_snapshot(conn)
         bench_collect.psql(server, dsn, "-c", "select count(*) from t1; select count(*) from t2;")
-        with connect(dsn) as conn:
+        with connect(dsn, guard) as conn:
             second = collect_snapshot(conn)
+        if second.errors():
+            raise SystemExit(f"snapshot sections failed: {second.errors()}")
+        path = save(second, args.base_dir / "analyze-bench.json.gz")
     finally:
-        server.stop()
-    path = save(second, args.base_dir / "analyze-bench.json.gz")
+        # a fast shutdown checkpoints 10,000 tables: give it time on a busy machine
+        server.stop(timeout=900)
     started = time.perf_counter()
     loaded = load(path)
     load_s = time.perf_counter() - started
@@ -137,6 +143,7 @@ def main() -> None:
             "load_snapshot_s": round(load_s, 3),
             "snapshot_file_bytes": path.stat().st_size,
             "rows": {n: len(s.rows) for n, s in loaded.sections.items()},
+            "snapshot_sections_ms": {n: round(s.elapsed_ms) for n, s in loaded.sections.items()},
             "database": shape,
             "server_version": loaded.server.get("server_version"),
         },

@@ -141,3 +141,19 @@ def test_bad_input_is_one_line_and_an_exit_code(
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_live_text_report_on_a_workload(db: TestDatabase) -> None:
+    work(
+        db.dsn,
+        "create table t (id int primary key, a int) with (autovacuum_enabled = off)",
+        "insert into t select g, g from generate_series(1, 3000) g",
+        "create index t_a on t (a)",
+        "create index t_a2 on t (a)",
+    )
+    result = cli("analyze", "--dsn", db.dsn, "--rule", "index", "--rule", "table")
+    assert result.returncode == 0, result.stderr
+    assert "WARNING index.duplicate  public.t_a2" in result.stdout
+    assert "DROP INDEX CONCURRENTLY public.t_a2;" in result.stdout
+    assert "table.stale_stats" in result.stdout and "ANALYZE (VERBOSE) public.t;" in result.stdout
+    assert "never_analyzed" in result.stdout

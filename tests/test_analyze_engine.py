@@ -252,3 +252,54 @@ def test_threshold_parser_never_crashes(text: str) -> None:
     except UsageError:
         return
     assert name and isinstance(value, int | float | bool)
+
+
+ZERO_THRESHOLDS: dict[str, Any] = {
+    "min_size_bytes": 0,
+    "min_stats_age_days": 0,
+    "min_table_bytes": 0,
+    "min_seq_scans": 0,
+    "min_seq_share": 0.0,
+    "min_dead_tuples": 0,
+    "max_dead_ratio": 0.0,
+    "min_tuples": 0,
+    "min_rows": 0,
+    "min_updates": 0,
+    "min_hot_ratio": 1.1,
+    "min_bloat_bytes": 0,
+    "min_bloat_ratio": 0.0,
+    "min_share": 0.0,
+    "min_total_ms": 0.0,
+    "min_blocks": 0,
+    "min_temp_bytes": 0,
+    "min_table_writes": 0,
+    "min_writes_per_scan": 0.0,
+    "min_calls": 0,
+    "min_mean_ms": 0.0,
+    "min_idle": 0,
+    "min_idle_fraction": 0.0,
+    "warning_fraction": 0.0,
+    "min_requested": 0,
+    "min_writes": 0,
+    "max_backend_share": 0.0,
+    "min_reads": 0,
+    "max_xact_age_s": 0.0,
+    "max_idle_s": 0.0,
+}
+
+
+def test_thresholds_at_zero_report_everything_without_failing(db: TestDatabase) -> None:
+    """Every rule runs with its thresholds at the extreme (empty tables, zero
+    counters, zero scans): no division by zero, every finding well-formed."""
+    _problems(db)
+    work(db.dsn, "create table empty (id int)", "create index empty_id on empty (id)")
+    later = snapshot(db.dsn)
+    for since in (None, snapshot(db.dsn)):
+        analysis = run(later if since is None else snapshot(db.dsn), since, **ZERO_THRESHOLDS)
+        assert not analysis.rules_skipped or set(analysis.rules_skipped) <= {
+            "server.archiver_failing"
+        }
+        assert analysis.findings
+        for finding in analysis.findings:
+            assert finding.doc == f"docs/rules/{finding.rule_id}.md"
+            assert finding.fix and finding.fix_kind in ("sql", "config", "action")

@@ -220,8 +220,9 @@ def analyze(
 ) -> None:
     """Turn a snapshot into findings: evidence, severity and the exact fix.
 
-    Live (``--dsn``) or from files (``--snapshot``, plus ``--since`` for an
-    interval). The catalogue of rules and thresholds is docs/rules/index.md.
+    Live (--dsn, with --interval for a second snapshot) or from snapshot files
+    (--snapshot, with --since for the interval between two). The rules and their
+    thresholds: docs/rules/index.md.
     """
     from pgtune_hx.analyze import output
     from pgtune_hx.analyze.engine import run

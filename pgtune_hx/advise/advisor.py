@@ -98,7 +98,7 @@ def advise(
                     notes=tuple(notes),
                 )
             )
-    notes = list(methods.notes) + workload.skipped[:20]
+    notes = list(methods.notes) + workload.skipped[:20] + selection.notes
     if not any(q.window_s for q in queries):
         notes.append("the workload has no time window: write costs were not weighed")
     return Advice(

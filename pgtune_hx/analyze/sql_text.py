@@ -216,8 +216,11 @@ class CachedVisitor(Visitor):
         if action is Continue or action is None:
             for member in _child_slots(node.__class__):
                 child = getattr(node, member)
-                if child is not None and child.__class__ not in ignore:
-                    if isinstance(child, tuple | ast.Node):
-                        todo.append((ancestors / (node, member), child))
+                if (
+                    child is not None
+                    and child.__class__ not in ignore
+                    and isinstance(child, tuple | ast.Node)
+                ):
+                    todo.append((ancestors / (node, member), child))
         elif action is not Skip:
             raise ValueError("CachedVisitor is read-only: return None, Continue or Skip")

@@ -1002,7 +1002,11 @@ class FactsVisitor(CachedVisitor):
         if ancestors is not None and self._is_boolean_conjunct(ancestors):
             context = self._condition(ancestors)
             if context is not None:
-                self.c.add_predicate(hit, "=", Operand("const", "true", True), context)
+                # `WHERE flag` is flag = true, `WHERE NOT flag` is flag = false
+                scope, clause, in_or, negated = context
+                value = not negated
+                operand = Operand("const", _literal_text(value), value)
+                self.c.add_predicate(hit, "=", operand, (scope, clause, in_or, False))
 
     def _reference_simple(self, scope: _Scope, *nodes: Any) -> None:
         for node in nodes:

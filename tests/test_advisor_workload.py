@@ -263,3 +263,17 @@ def test_hypopg_is_used_when_installed(db: TestDatabase) -> None:
     with psycopg.connect(db.dsn) as conn:
         left = conn.execute("select count(*) from hypopg_list_indexes").fetchone()
         assert left == (0,)  # per session anyway, and reset by the advisor
+
+
+def test_statement_over_a_view_indexes_its_base_table(db18: TestDatabase) -> None:
+    db = db18
+    load_events(db, 30_000)
+    db.execute(
+        "create view purchases as select id, account_id, created_at from events where kind = 'buy'"
+    )
+    payload = advise_json(
+        "--dsn", db.dsn, "--query", "select * from purchases where account_id = $1"
+    )
+    (first, *_) = payload["suggestions"]
+    assert first["table"] == "public.events"
+    assert first["columns"][0] == "account_id"

@@ -108,7 +108,10 @@ def generate(
                 continue
             occ = _Occurrence(query, ref, info, catalog.stats(info))
             existing = catalog.indexes(info)
-            for bundle in _bundles(occ, catalog, rules, trigram):
+            bundles, common = _bundles(occ, catalog, rules, trigram)
+            if common is not None:
+                rejected.setdefault((common.subject, common.code), common)
+            for bundle in bundles:
                 kept = []
                 for index in bundle:
                     covering = next((e for e in existing if covers(e, index)), None)
@@ -232,7 +235,9 @@ def _dedupe(keys: list[KeyPart]) -> tuple[KeyPart, ...]:
 
 def _bundles(
     occ: _Occurrence, catalog: Catalog, rules: CandidateRules, trigram: bool
-) -> list[tuple[IndexDef, ...]]:
+) -> tuple[list[tuple[IndexDef, ...]], Rejection | None]:
+    """The candidates of one relation occurrence, and the rejection of a
+    constant on a few distinct values that is too common even for a partial index."""
     facts, ref, info = occ.query.facts, occ.ref, occ.info
     columns = info.columns
     preds = [
@@ -315,8 +320,18 @@ def _bundles(
         add(keys, kinds, None)
         if where is not None:
             add(keys, (*kinds, "partial"), where)
-    if where is not None and rare and not variants:
-        add((_key(partial[0].target),), ("partial",), where)
+    common = None
+    if where is not None and not variants:
+        if rare:
+            add((_key(partial[0].target),), ("partial",), where)
+        else:
+            share = _combined(partial, occ)
+            common = Rejection(
+                f"{info.qualified} WHERE {where}",
+                f"{where} matches {share:.0%} of the rows, on a column with a handful of "
+                "distinct values: neither an index nor a partial index would help",
+                "low-cardinality",
+            )
 
     include_cols = _covering(occ, rules)
     if include_cols is not None:
@@ -342,7 +357,7 @@ def _bundles(
         if ident not in seen:
             seen.add(ident)
             unique.append(b)
-    return unique[: rules.max_per_table_occurrence]
+    return unique[: rules.max_per_table_occurrence], common
 
 
 def _combined(preds: list[Predicate], occ: _Occurrence) -> float:

@@ -20,6 +20,7 @@ from pgtune_hx.advise.candidates import Candidate
 from pgtune_hx.advise.catalog import Catalog
 from pgtune_hx.advise.model import QueryGain, Rejection, WorkloadQuery
 from pgtune_hx.advise.whatif import Created, PlanCost, WhatIf
+from pgtune_hx.errors import PgtuneError
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,22 @@ class Selector:
 
     # -- greedy ------------------------------------------------------------
 
+    def _plannable(self) -> dict[str, PlanCost]:
+        """Base costs; statements the server cannot plan (generically) leave the workload."""
+        base: dict[str, PlanCost] = {}
+        kept = []
+        for q in self.queries:
+            try:
+                base[q.id] = self.whatif.plan_cost(q)
+            except PgtuneError as exc:
+                self.notes.append(f"{q.id}: left out, it cannot be planned: {exc}")
+                continue
+            kept.append(q)
+        self.queries = kept
+        return base
+
     def run(self, candidates: list[Candidate]) -> Selection:
-        base = self._costs(self.queries)
+        base = self._plannable()
         current = dict(base)
         picked: list[Picked] = []
         total_bytes = 0.0

@@ -191,8 +191,12 @@ class WhatIf:
 
     def plan_cost(self, query: WorkloadQuery) -> PlanCost:
         """The plan cost of ``query`` with every live index (estimated ones overlaid)."""
-        result = explain(self.conn, query.sql, facts=query.facts)
-        plan = result.plan
+        if self._tx is not None:
+            # an error must not abort the transaction holding the indexes
+            with self.conn.transaction():
+                plan = explain(self.conn, query.sql, facts=query.facts).plan
+        else:
+            plan = explain(self.conn, query.sql, facts=query.facts).plan
         used = {n.index_name for n in plan.nodes() if n.index_name}
         names = {m.name for m in self.live() if m.method != ESTIMATE}
         total = plan.total_cost

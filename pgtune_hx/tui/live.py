@@ -156,8 +156,12 @@ class LiveCollector:
         self.busy_since = time.monotonic()
         try:
             with self.conn.transaction():
+                # the same session settings as a full snapshot (collect.snapshot): the
+                # collectors' timestamp loader relies on DateStyle ISO
                 self.conn.execute("set local jit = off")
+                self.conn.execute("set local max_parallel_workers_per_gather = 0")
                 self.conn.execute("set local timezone = 'UTC'")
+                self.conn.execute("set local datestyle = 'ISO'")
                 if self.caps.at_least(15):
                     self.conn.execute("set local stats_fetch_consistency = snapshot")
                 _, rows = _json_rows(self.conn, sql.SQL(self._text("server")), None)

@@ -54,6 +54,11 @@ LOCK_SECTIONS = frozenset({"locks"})
 STATEMENTS_LIMIT = 500
 
 StatementKey = tuple[int, int, str, bool]
+SESSION_SETTINGS = """
+select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
+       set_config('timezone', 'UTC', true), set_config('datestyle', 'ISO', true),
+       case when %(stats)s then set_config('stats_fetch_consistency', 'snapshot', true) end
+"""
 
 
 @dataclass(frozen=True)
@@ -156,14 +161,9 @@ class LiveCollector:
         self.busy_since = time.monotonic()
         try:
             with self.conn.transaction():
-                # the same session settings as a full snapshot (collect.snapshot): the
-                # collectors' timestamp loader relies on DateStyle ISO
-                self.conn.execute("set local jit = off")
-                self.conn.execute("set local max_parallel_workers_per_gather = 0")
-                self.conn.execute("set local timezone = 'UTC'")
-                self.conn.execute("set local datestyle = 'ISO'")
-                if self.caps.at_least(15):
-                    self.conn.execute("set local stats_fetch_consistency = snapshot")
+                # the same session settings as a full snapshot (collect.snapshot), in
+                # one round trip; the collectors' timestamp loader relies on DateStyle ISO
+                self.conn.execute(SESSION_SETTINGS, {"stats": self.caps.at_least(15)})
                 _, rows = _json_rows(self.conn, sql.SQL(self._text("server")), None)
                 tick = rows[0]
                 ctx = Context(self.conn, self.caps)

@@ -330,7 +330,10 @@ async def test_findings_of_the_live_server_and_the_fix_copied(db18: TestDatabase
 @sync
 async def test_tables_screen_flags_a_real_duplicate_index(db18: TestDatabase) -> None:
     db = db18
-    db.execute("create table orders (id int primary key, customer int)")
+    # no autovacuum: the dead tuples must still be there when the screen shows them
+    db.execute(
+        "create table orders (id int primary key, customer int) with (autovacuum_enabled = off)"
+    )
     db.execute("insert into orders select g, g % 100 from generate_series(1, 5000) g")
     db.execute("create index orders_customer on orders (customer)")
     db.execute("create index orders_customer_copy on orders (customer)")

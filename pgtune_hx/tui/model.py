@@ -407,10 +407,6 @@ def _statement_key(row: Mapping[str, Any]) -> StatementKey:
     )
 
 
-def _total_ms(row: Mapping[str, Any]) -> float:
-    return float(row.get("total_exec_time") or 0.0) + float(row.get("total_plan_time") or 0.0)
-
-
 # -- tables -------------------------------------------------------------------------------
 
 
@@ -673,6 +669,9 @@ class RefreshModel:
     _postmaster_start: Any = None
     _history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _statements: StatementsView | None = None
+    _statement_counters: dict[StatementKey, tuple[float, float, float, float, float]] = field(
+        default_factory=dict
+    )
     _tables: TablesView | None = None
     _sequence: int = 0
     _last_captured: dt.datetime | None = None
@@ -855,55 +854,62 @@ class RefreshModel:
         section = snap.section("statements")
         if not section.ok:
             return StatementsView(rows=(), interval_s=None, error=section.error)
-        interval, prev_rows = self._interval("statements", captured)
+        interval, _ = self._interval("statements", captured)
         _, prev_info = self._interval("statements_info", captured)
         info = snap.rows("statements_info")
         note = None
-        reset = bool(
-            prev_info and info and prev_info[0].get("stats_reset") != info[0].get("stats_reset")
-        )
-        if reset:
+        previous = self._statement_counters
+        if prev_info and info and prev_info[0].get("stats_reset") != info[0].get("stats_reset"):
             note = "pg_stat_statements was reset: rates n/a for one refresh"
-            prev_rows = []
-        previous = {_statement_key(r): r for r in prev_rows}
-        grand = sum(_total_ms(r) for r in section.rows) or 1.0
-        rows = []
+            previous = {}
+        if interval is None or interval <= 0:
+            previous = {}
+        # a few hundred rows every refresh: plain locals, one pass, no per-value calls
+        counters: dict[StatementKey, tuple[float, float, float, float, float]] = {}
+        staged = []
+        grand = 0.0
         for row in section.rows:
             key = _statement_key(row)
-            old = previous.get(key)
-            calls = int(row.get("calls") or 0)
-            # an entry evicted and re-added starts again from zero
-            fresh = old is not None and calls >= int(old.get("calls") or 0)
-
-            def per_s(
-                value: Any, before: Any, fresh: bool = fresh, interval: float | None = interval
-            ) -> float | None:
-                return rate(value, before, interval) if fresh else None
-
-            rows.append(
-                StatementRow(
-                    key=key,
-                    datname=row.get("datname"),
-                    rolname=row.get("rolname"),
-                    calls=calls,
-                    total_ms=_total_ms(row),
-                    mean_ms=float(row.get("mean_exec_time") or 0.0),
-                    rows=int(row.get("rows") or 0),
-                    shared_hit=int(row.get("shared_blks_hit") or 0),
-                    shared_read=int(row.get("shared_blks_read") or 0),
-                    temp_written=int(row.get("temp_blks_written") or 0),
-                    calls_s=per_s(calls, old.get("calls") if old else None),
-                    time_ms_s=per_s(_total_ms(row), _total_ms(old) if old else None),
-                    rows_s=per_s(row.get("rows"), old.get("rows") if old else None),
-                    read_blks_s=per_s(
-                        row.get("shared_blks_read"), old.get("shared_blks_read") if old else None
-                    ),
-                    temp_blks_s=per_s(
-                        row.get("temp_blks_written"), old.get("temp_blks_written") if old else None
-                    ),
-                    share=_total_ms(row) / grand,
-                    query=row.get("query"),
-                )
+            calls = float(row.get("calls") or 0)
+            total = float(row.get("total_exec_time") or 0.0) + float(
+                row.get("total_plan_time") or 0.0
             )
+            nrows = float(row.get("rows") or 0)
+            read = float(row.get("shared_blks_read") or 0)
+            temp = float(row.get("temp_blks_written") or 0)
+            now = (calls, total, nrows, read, temp)
+            counters[key] = now
+            grand += total
+            old = previous.get(key)
+            # first seen, or evicted and re-added (calls went down): no rate yet
+            if old is None or calls < old[0] or interval is None:
+                rates: tuple[float | None, ...] = (None, None, None, None, None)
+            else:
+                rates = tuple(max(0.0, a - b) / interval for a, b in zip(now, old, strict=True))
+            staged.append((row, key, now, rates))
+        self._statement_counters = counters
+        grand = grand or 1.0
+        rows = [
+            StatementRow(
+                key=key,
+                datname=row.get("datname"),
+                rolname=row.get("rolname"),
+                calls=int(now[0]),
+                total_ms=now[1],
+                mean_ms=float(row.get("mean_exec_time") or 0.0),
+                rows=int(now[2]),
+                shared_hit=int(row.get("shared_blks_hit") or 0),
+                shared_read=int(now[3]),
+                temp_written=int(now[4]),
+                calls_s=rates[0],
+                time_ms_s=rates[1],
+                rows_s=rates[2],
+                read_blks_s=rates[3],
+                temp_blks_s=rates[4],
+                share=now[1] / grand,
+                query=row.get("query"),
+            )
+            for row, key, now, rates in staged
+        ]
         rows.sort(key=lambda r: (-r.total_ms, r.key))
         return StatementsView(rows=tuple(rows), interval_s=interval, note=note)

@@ -68,7 +68,7 @@ def test_any_text_parses_or_is_a_usage_error(text: str) -> None:
 
 
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     min_size=1,
     max_size=12,
 )

@@ -8,13 +8,17 @@
   configuration runs with maintenance_work_mem at its 1MB minimum; pgvector's
   NOTICE "graph no longer fits ... after N tuples" then gives the graph's
   bytes per tuple (1MB / N), and the build is cancelled at that moment.
-- Memory, IVFFlat: pgvector's own k-means memory check (ivfkmeans.c): the
-  samples, the centres, and a samples x lists float matrix of bounds.
+- Memory, IVFFlat: pgvector's own check. Before k-means it compares what it
+  needs (samples of 50 rows per list, centres, bounds) with
+  maintenance_work_mem and stops with "memory required is N MB" when short;
+  a build attempt at 1MB reads N. It depends on lists, not on the row count
+  once the table has 50 rows per list.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -26,17 +30,17 @@ from pgtune_hx.bench.vector.build import (
     apply_settings,
     collect_notices,
     create_index_sql,
+    drop_index,
     overflow_tuples,
 )
 from pgtune_hx.bench.vector.metric import Metric
-from pgtune_hx.bench.vector.scratch import Scratch
+from pgtune_hx.bench.vector.scratch import ITEMS, Scratch
 from pgtune_hx.db import Connection, translated
 from pgtune_hx.errors import PgtuneError
 
 MIB = 1024 * 1024
 CALIBRATION_MWM = "1MB"
 CALIBRATION_ROWS = 5000
-IVFFLAT_SAMPLES_PER_LIST = 50
 
 
 @dataclass(frozen=True)
@@ -53,19 +57,27 @@ class GraphMemory:
         }
 
 
-def vector_item_size(dim: int) -> int:
-    """MAXALIGN(varlena header + dim + unused + dim floats)."""
-    return 8 * math.ceil((8 + 4 * dim) / 8)
+KMEANS_MEMORY = re.compile(r"memory required is (\d+) MB")
 
 
-def ivfflat_build_memory(lists: int, dim: int, rows: int) -> int:
-    """Bytes pgvector's k-means asks of maintenance_work_mem."""
-    samples = min(rows, lists * IVFFLAT_SAMPLES_PER_LIST)
-    item = vector_item_size(dim)
-    vectors = (samples + 2 * lists) * item
-    bounds = 4 * samples * lists + 4 * lists * lists
-    small = 4 * (2 * samples + 3 * lists)
-    return vectors + bounds + small
+def measure_kmeans_memory(
+    conn: Connection, scratch: Scratch, config: IndexConfig, metric: Metric
+) -> int | None:
+    """MB pgvector's k-means needs for this IVFFlat build, from its own check:
+    with maintenance_work_mem at 1MB the build stops at once with "memory
+    required is N MB" (N rounded up). None: it needs less than 1MB."""
+    apply_settings(conn, BuildSettings(CALIBRATION_MWM, 0))
+    statement = create_index_sql(scratch, ITEMS, config, metric)
+    try:
+        with translated("IVFFlat memory check"):
+            conn.execute(statement)
+    except PgtuneError as exc:
+        match = KMEANS_MEMORY.search(str(exc))
+        if match is None:
+            raise
+        return int(match.group(1))
+    drop_index(conn, scratch, config)
+    return None
 
 
 def measure_graph_memory(
@@ -163,15 +175,21 @@ def full_table_config(config: IndexConfig, built_rows: int, full_rows: int) -> I
     return IndexConfig("ivfflat", lists=max(1, round(config.lists * full_rows / built_rows)))
 
 
-def predict(build: BuildResult, full_rows: int, dim: int, graph: GraphMemory | None) -> Prediction:
+def predict(
+    build: BuildResult,
+    full_rows: int,
+    graph: GraphMemory | None = None,
+    kmeans_mb: int | None = None,
+) -> Prediction:
     config = full_table_config(build.config, build.rows, full_rows)
     size = round(build.size_bytes / max(1, build.rows) * full_rows)
     if config.kind == "hnsw":
         assert graph is not None
         memory, measured = round(graph.bytes_per_tuple * full_rows), graph.exact
     else:
-        assert config.lists is not None
-        memory, measured = ivfflat_build_memory(config.lists, dim, full_rows), False
+        # None: under the 1MB the check ran with
+        memory = (kmeans_mb or 1) * MIB
+        measured = kmeans_mb is not None and full_rows == build.rows
     return Prediction(
         rows=full_rows,
         build_seconds=scale_time(build.seconds, build.rows, full_rows, config.kind),

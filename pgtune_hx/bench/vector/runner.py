@@ -21,7 +21,12 @@ from pgtune_hx.bench.vector.filtered import SELECTIVITIES, filtered_sweep
 from pgtune_hx.bench.vector.lab import Lab, NoProgress, Progress
 from pgtune_hx.bench.vector.metric import Metric
 from pgtune_hx.bench.vector.pgbench import run_pgbench, script
-from pgtune_hx.bench.vector.predict import measure_graph_memory, predict
+from pgtune_hx.bench.vector.predict import (
+    full_table_config,
+    measure_graph_memory,
+    measure_kmeans_memory,
+    predict,
+)
 from pgtune_hx.bench.vector.recommend import (
     Evaluation,
     SearchOutcome,
@@ -220,13 +225,16 @@ def recommend(lab: Lab, outcome: SearchOutcome, dataset: datasets.Dataset) -> di
     best = outcome.best
     if best is None or best.chosen is None:
         return None
-    graph = None
+    graph, kmeans_mb = None, None
+    lab.progress.task(f"measuring the build memory of {best.config.label}")
     if best.config.kind == "hnsw":
-        lab.progress.task(f"measuring graph memory of {best.config.label}")
         graph = measure_graph_memory(
             lab.conn, lab.scratch, best.config, dataset.metric, dataset.rows
         )
-    prediction = predict(best.build, dataset.full_rows, dataset.dim, graph)
+    else:
+        full = full_table_config(best.config, dataset.rows, dataset.full_rows)
+        kmeans_mb = measure_kmeans_memory(lab.conn, lab.scratch, full, dataset.metric)
+    prediction = predict(best.build, dataset.full_rows, graph, kmeans_mb)
     chosen = best.chosen
     holdout = best.extras.get("holdout")
     return {
@@ -244,6 +252,7 @@ def recommend(lab: Lab, outcome: SearchOutcome, dataset: datasets.Dataset) -> di
         "latency": chosen.latency,
         "build": best.build.to_dict(),
         "graph_memory": graph.to_dict() if graph else None,
+        "kmeans_memory_mb": kmeans_mb,
         "full_table": prediction.to_dict(),
         "sql": sql_text(
             best.config,

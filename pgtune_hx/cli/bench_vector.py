@@ -205,6 +205,10 @@ def _write(results: dict[str, Any], output: Path) -> None:
     err.print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}")
 
 
+def _ci(recall: dict[str, float]) -> str:
+    return f"{_pct(recall['mean'])} [{_pct(recall['low'])}, {_pct(recall['high'])}]"
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -234,11 +238,7 @@ def _summary(results: dict[str, Any]) -> None:
     for method, search in results["searches"].items():
         for ev in search["evaluations"]:
             b, c = ev["build"], ev["chosen"]
-            recall = (
-                "-"
-                if not c
-                else f"{_pct(c['recall']['mean'])} [{_pct(c['recall']['low'])}, {_pct(c['recall']['high'])}]"
-            )
+            recall = "-" if not c else _ci(c["recall"])
             table.add_row(
                 method,
                 ev["index"],
@@ -255,7 +255,8 @@ def _summary(results: dict[str, Any]) -> None:
     rec = results["recommendation"]
     if rec is None:
         out.print(
-            f"[bold red]No configuration reached recall {results['options']['target_recall']}[/] with confidence; raise the grid or lower the target."
+            f"[bold red]No configuration reached recall {results['options']['target_recall']}"
+            "[/] with confidence; widen the grid or lower the target."
         )
         return
     hold = rec.get("holdout") or {}
@@ -263,12 +264,13 @@ def _summary(results: dict[str, Any]) -> None:
     full = rec["full_table"]
     out.print(
         f"[bold green]Recommended:[/] {rec['index']} with {rec['param']} = {rec['value']}: "
-        f"recall {_pct(rec['recall']['mean'])} (95% CI {_pct(rec['recall']['low'])}-{_pct(rec['recall']['high'])}), "
+        f"recall {_ci(rec['recall'])} (95% CI), "
         f"holdout {_pct(hold_recall)}, {rec['qps']:.0f} QPS on 1 client"
     )
     out.print(
         f"Full table ({full['rows']:,} rows): build ~{full['build_seconds']:.0f} s, "
-        f"index ~{full['size_bytes'] / 1048576:.0f} MB, maintenance_work_mem >= {full['maintenance_work_mem']}"
+        f"index ~{full['size_bytes'] / 1048576:.0f} MB, "
+        f"maintenance_work_mem >= {full['maintenance_work_mem']}"
         f"{'' if full['memory_measured'] else ' (estimate)'}"
     )
     for line in rec["sql"]:

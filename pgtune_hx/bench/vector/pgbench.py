@@ -71,11 +71,12 @@ def script(scratch: Scratch, metric: Metric, k: int, queries: int) -> str:
     names in it are ours (a hex schema name), quoted anyway, and k an int."""
     items = f'"{scratch.schema}"."items"'
     qtable = f'"{scratch.schema}"."queries"'
-    return (
-        f"\\set q random(0, {queries - 1})\n"
-        f"SELECT id FROM {items} ORDER BY embedding {metric.operator} "
-        f"(SELECT embedding FROM {qtable} WHERE qid = :q) LIMIT {int(k)};\n"
-    )
+    lines = [
+        f"\\set q random(0, {queries - 1})",
+        f"SELECT id FROM {items} ORDER BY embedding {metric.operator}",  # noqa: S608
+        f"(SELECT embedding FROM {qtable} WHERE qid = :q) LIMIT {int(k)};",  # noqa: S608
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def environment(dsn: str, settings: dict[str, str], search_path: str) -> dict[str, str]:

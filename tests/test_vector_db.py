@@ -101,7 +101,12 @@ def test_exact_settings_give_exact_recall_and_forced_seq_scan_is_flagged(lab: La
         assert exact.recall_by_distance is not None and exact.recall_by_distance.mean == 1.0
         assert exact.latency["p99_ms"] >= exact.latency["p50_ms"] > 0
         assert exact.round_trip_ms > 0
-        seq = searcher.run(IVF, 20, table.tuning, extra_settings={"enable_indexscan": "off"})
+        seq = searcher.run(
+            IVF,
+            20,
+            table.tuning,
+            extra_settings={"enable_indexscan": "off", "enable_seqscan": "on"},
+        )
         assert not seq.valid and seq.recall is None
         assert "sequential scan" in seq.flags[0]
         assert seq.observed_recall == 1.0  # exact, which is why it must not count

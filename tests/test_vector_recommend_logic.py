@@ -61,18 +61,22 @@ def test_binary_search_finds_the_first_value_reaching_the_target(hint: int, thre
     assert len(points) == len(calls)
 
 
-def _ev(config: IndexConfig, qps: float | None) -> tuple[IndexConfig, Evaluation]:
-    build = BuildResult(config, 100, 1.0, 1, "64MB", 0)
+def _ev(
+    config: IndexConfig, qps: float | None, build_s: float = 1.0
+) -> tuple[IndexConfig, Evaluation]:
+    build = BuildResult(config, 100, build_s, 1, "64MB", 0)
     chosen = point(40, 0.99, qps, config) if qps is not None else None
     points = [chosen] if chosen else [point(1000, 0.5, 1.0, config)]
     return config, Evaluation(config, 100, build, points, chosen)
 
 
-def test_finalists_are_the_best_of_each_type_and_close_runners_up() -> None:
+def test_finalists_are_the_cheapest_build_close_to_each_types_best() -> None:
     a, b, c = (IndexConfig("hnsw", m=m, ef_construction=64) for m in (8, 16, 32))
     i1, i2 = IndexConfig("ivfflat", lists=10), IndexConfig("ivfflat", lists=20)
-    picked = finalists([_ev(a, 1000), _ev(b, 950), _ev(c, 500), _ev(i1, None), _ev(i2, 300)])
-    assert picked == [a, b, i2]
+    results = [_ev(a, 1000, 9.0), _ev(b, 950, 3.0), _ev(c, 500, 1.0), _ev(i1, None), _ev(i2, 300)]
+    # b is within 10% of a's QPS and builds 3x faster; c is fast to build but slow to query
+    assert finalists(results) == [b, i2]
+    assert finalists([_ev(a, 1000, 9.0), _ev(b, 800, 3.0)]) == [a]
     # nothing of a type reached the target: its best recall still gets a full-size try
     assert finalists([_ev(i1, None)]) == [i1]
 

@@ -7,8 +7,8 @@ survive: results come back short and recall drops. IVFFlat does the same
 with the rows of its probed lists. ``hnsw.iterative_scan`` and
 ``ivfflat.iterative_scan`` make the scan continue until LIMIT is met (up to
 hnsw.max_scan_tuples / ivfflat.max_probes). The planner is told to avoid
-sequential scans (enable_seqscan = off, recorded) because the question is
-what the *index* returns; a plan without the index is still flagged.
+sequential scans (enable_seqscan = off, as in every pass, recorded) because
+the question is what the *index* returns; a plan without it is still flagged.
 """
 
 from __future__ import annotations
@@ -87,11 +87,11 @@ def filtered_sweep(
                 chosen.value,
                 queries,
                 selectivity=selectivity,
-                extra_settings={ITERATIVE_PARAM[config.kind]: mode, "enable_seqscan": "off"},
+                extra_settings={ITERATIVE_PARAM[config.kind]: mode},
                 short_is_flag=False,
             )
             out.append(FilteredPoint(selectivity, mode, point, chosen.recall.mean))
         lab.progress.advance()
     # leave the session as the unfiltered sweeps expect it
-    searcher.apply({ITERATIVE_PARAM[config.kind]: "off", "enable_seqscan": "on"})
+    searcher.apply({ITERATIVE_PARAM[config.kind]: "off"})
     return out

@@ -13,9 +13,9 @@ Adaptive search (what the CLI runs), instead of an exhaustive grid:
    reaches the target is found by binary search (recall grows with
    ef_search and probes), starting from a hint; a probe whose first quarter
    of queries already cannot reach the target stops early.
-3. Only the best configuration of each index type (plus any within 10% of
-   it) is built at full size and searched the same way, starting from the
-   setting screening found.
+3. Only one configuration per index type is built at full size: of those
+   within 10% of the type's best screening QPS, the fastest to build. It is
+   searched the same way, starting from the setting screening found.
 
 The exhaustive search builds every configuration at full size and runs every
 setting of the ladder; benchmarks/bench_vector.py runs both and records how
@@ -181,9 +181,11 @@ def scaled(config: IndexConfig, rows: int, full_rows: int) -> IndexConfig:
 def finalists(
     results: list[tuple[IndexConfig, Evaluation]], margin: float = FINALIST_MARGIN
 ) -> list[IndexConfig]:
-    """Per index type, the configuration with the best screening QPS, plus
-    others within ``margin`` of it; types where nothing reached the target
-    send their best-recall configuration so the full table gets a chance."""
+    """One configuration per index type: among those whose screening QPS is
+    within ``margin`` of the type's best, the one that built fastest (QPS
+    that close is within measurement noise; build time is not). A type where
+    nothing reached the target sends its best-recall configuration, so the
+    full table gets a chance."""
     picked: list[IndexConfig] = []
     for kind in ("hnsw", "ivfflat"):
         mine = [(cfg, ev) for cfg, ev in results if cfg.kind == kind]
@@ -192,13 +194,14 @@ def finalists(
         reaching = [(cfg, ev) for cfg, ev in mine if ev.chosen is not None]
         if not reaching:
             best = max(
-                mine, key=lambda item: max((p.observed_recall for p in item[1].points), default=0.0)
+                mine,
+                key=lambda item: max((p.observed_recall for p in item[1].points), default=0.0),
             )
             picked.append(best[0])
             continue
         top = max(ev.qps for _, ev in reaching)
-        ranked = sorted(reaching, key=lambda item: -item[1].qps)
-        picked += [cfg for cfg, ev in ranked if ev.qps >= top * (1 - margin)][:2]
+        close = [(cfg, ev) for cfg, ev in reaching if ev.qps >= top * (1 - margin)]
+        picked.append(min(close, key=lambda item: (item[1].build.seconds, -item[1].qps))[0])
     return picked
 
 

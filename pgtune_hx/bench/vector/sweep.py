@@ -42,6 +42,7 @@ SEARCH_PARAM = {"hnsw": "hnsw.ef_search", "ivfflat": "ivfflat.probes"}
 ITERATIVE_PARAM = {"hnsw": "hnsw.iterative_scan", "ivfflat": "ivfflat.iterative_scan"}
 HNSW_EF_MAX = 1000  # pgvector's upper limit for hnsw.ef_search
 ROUND_TRIP_SAMPLES = 100
+SESSION_SETTINGS = {"plan_cache_mode": "force_custom_plan", "enable_seqscan": "off"}
 
 
 def search_ladder(config: IndexConfig, k: int) -> list[int]:
@@ -140,9 +141,10 @@ class Searcher:
         self.table = table
         self.conn: Connection = scratch.connect()
         register_vector(self.conn)
-        with translated("preparing the query session"):
-            # custom plans for the actual values: EXPLAIN shows what runs
-            self.conn.execute("SET plan_cache_mode = force_custom_plan")
+        # custom plans for the actual values, so EXPLAIN shows what runs; no
+        # sequential scan where the index can serve (small tables would
+        # otherwise skip the index under test); the plan check still verifies
+        self.apply(SESSION_SETTINGS)
         self.cur = self.conn.cursor(row_factory=tuple_row)
 
     def close(self) -> None:
@@ -195,6 +197,7 @@ class Searcher:
         param = SEARCH_PARAM[config.kind]
         settings = {param: str(value), **(extra_settings or {})}
         self.apply(settings)
+        settings = {**SESSION_SETTINGS, **settings}
         query = self.query_sql(selectivity is not None)
         plan = check_plan(
             self.explain(query, self.params(queries.vectors[0], selectivity)),

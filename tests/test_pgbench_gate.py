@@ -239,3 +239,22 @@ def test_cli_rejects_invalid_scripts_before_any_run(
     assert needle in result.stderr
     assert "initializing" not in result.stderr
     assert not database_exists(pg18_server, "never_created")
+
+
+def test_gate_metric_selection(real_results: Path, tmp_path: Path) -> None:
+    """A baseline with a third of the latency but the same TPS: only latency regresses."""
+    quicker = load_results(real_results)
+    for one in quicker["runs"]:
+        latency = one["log"]["latency_ms"]
+        for key, value in latency.items():
+            if value is not None:
+                latency[key] = value / 3
+    baseline = write(tmp_path / "base.json", quicker)
+    common = ("bench", "pgbench-gate", str(real_results), "--baseline", str(baseline))
+    assert cli(*common, "--max-regression", "60%").returncode == 1
+    only_tps = cli(*common, "--max-regression", "60%", "--gate-metric", "tps")
+    assert only_tps.returncode == 0, only_tps.stderr
+    assert "latency_p95_ms" not in only_tps.stdout
+    unknown = cli(*common, "--gate-metric", "qps")
+    assert unknown.returncode == UsageError.exit_code
+    assert "unknown gate metric qps" in unknown.stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -95,12 +98,22 @@ def _progress_bar() -> Progress:
 # -- rendering ------------------------------------------------------------------------
 
 
-def _spread(group: Mapping[str, Any] | None, fmt: str = ",.1f") -> str:
+def _range(group: Mapping[str, Any] | None, fmt: str = ",.1f") -> str:
     if not group:
         return "-"
-    if group["min"] == group["max"]:
-        return format(group["median"], fmt)
-    return f"{group['median']:{fmt}} ({group['min']:{fmt}}-{group['max']:{fmt}})"
+    return f"{group['min']:{fmt}}-{group['max']:{fmt}}"
+
+
+def _median(group: Mapping[str, Any] | None, fmt: str = ",.2f") -> str:
+    return format(group["median"], fmt) if group else "-"
+
+
+def _console() -> Console:
+    """stdout; 140 columns when it is not a terminal (CI logs) and COLUMNS is unset,
+    so that the tables do not fold at rich's default of 80."""
+    if out.is_terminal or os.environ.get("COLUMNS"):
+        return out
+    return Console(width=140, highlight=False, soft_wrap=False)
 
 
 def render_results(results: Mapping[str, Any]) -> None:
@@ -111,31 +124,34 @@ def render_results(results: Mapping[str, Any]) -> None:
         title=(
             f"pgbench {results['pgbench']['version']} on PostgreSQL {results['server']['version']}"
             f": {names}, scale {workload['scale']}, {params['duration_s']} s x "
-            f"{params['runs']} run(s)"
+            f"{params['runs']} run(s); medians over runs"
         ),
         title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for column in ("config", "clients", "runs", "TPS median (min-max)", "p50 ms", "p95 ms"):
-        table.add_column(column, justify="left" if column == "config" else "right")
-    for column in ("p99 ms", "failed", "retries"):
+    table.add_column("config")
+    for column in ("clients", "TPS", "TPS min-max", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("retries", justify="right")
     for row in results["results"]:
         table.add_row(
             row["config"],
             str(row["clients"]),
-            str(row["runs"]),
-            _spread(row["tps"]),
-            _spread(row["latency_p50_ms"], ".2f"),
-            _spread(row["latency_p95_ms"], ".2f"),
-            _spread(row["latency_p99_ms"], ".2f"),
+            _median(row["tps"], ",.1f"),
+            _range(row["tps"]),
+            _median(row["latency_p50_ms"]),
+            _median(row["latency_p95_ms"]),
+            _median(row["latency_p99_ms"]),
             str(row["failed"]),
             str(row["retries"]),
         )
-    out.print(table)
+    console = _console()
+    console.print(table)
     if results.get("comparison"):
         render_comparison(results)
     for note in results.get("notes", []):
-        out.print(Text(f"note: {note}", style="yellow"))
+        console.print(Text(f"note: {note}", style="yellow"))
 
 
 def render_comparison(results: Mapping[str, Any]) -> None:
@@ -143,6 +159,7 @@ def render_comparison(results: Mapping[str, Any]) -> None:
     table = Table(
         title=f"B/A per pair (A = {sources.get('A')}, B = {sources.get('B')})",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     for column in ("clients", "metric", "pair ratios", "median", "spread", "sign p", "verdict"):
         table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
@@ -156,7 +173,7 @@ def render_comparison(results: Mapping[str, Any]) -> None:
             table.add_row(
                 str(row["clients"]), metric, ratios, median, spread, sign, stats["verdict"]
             )
-    out.print(table)
+    _console().print(table)
 
 
 def _report_gate(result: GateResult, markdown_file: Path | None, fmt: OutputFormat) -> None:
@@ -219,6 +236,15 @@ def pgbench_command(
     max_regression: Annotated[
         str, typer.Option("--max-regression", help="allowed regression: 5% or 0.05")
     ] = "5%",
+    gate_metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gate-metric",
+            help="metric the gate checks (repeatable): tps, latency_p50_ms, latency_p95_ms, "
+            "latency_p99_ms; default tps and latency_p95_ms",
+            show_default=False,
+        ),
+    ] = None,
     allow_writes: Annotated[
         bool,
         typer.Option(
@@ -278,8 +304,9 @@ def pgbench_command(
     # every input is checked before the server is touched
     client_counts = tuple(parse_int_list(clients, "--clients"))
     limit = gates.parse_threshold(max_regression) if baseline is not None else None
-    if baseline is None and max_regression != "5%":
-        raise UsageError("--max-regression needs --baseline")
+    metrics = gates.parse_metrics(gate_metric)
+    if baseline is None and (max_regression != "5%" or gate_metric):
+        raise UsageError("--max-regression and --gate-metric need --baseline")
     specs = [builtin_spec(b) for b in builtin or []] + [file_spec(s) for s in script or []]
     if not specs:
         specs = [builtin_spec("tpcb")]
@@ -316,7 +343,7 @@ def pgbench_command(
         results = run_benchmark(target, options, RichObserver(bar))
     gate_result = None
     if baseline_data is not None and limit is not None:
-        gate_result = gates.evaluate(results, baseline_data, limit)
+        gate_result = gates.evaluate(results, baseline_data, limit, metrics)
         results["gate"] = {"baseline": str(baseline), **gate_result.to_dict()}
     if output is not None:
         save_results(results, output)
@@ -347,6 +374,14 @@ def gate_command(
             "--markdown", help="also write the Markdown summary to FILE", show_default=False
         ),
     ] = None,
+    gate_metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gate-metric",
+            help="metric to check (repeatable); default tps and latency_p95_ms",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
 ) -> None:
     """Judge an existing results file against a baseline; exit 1 past --max-regression."""
@@ -355,7 +390,8 @@ def gate_command(
 
     limit = gates.parse_threshold(max_regression)
     current = load_results(results_file)
-    result = gates.evaluate(current, load_results(baseline), limit)
+    metrics = gates.parse_metrics(gate_metric)
+    result = gates.evaluate(current, load_results(baseline), limit, metrics)
     if fmt == OutputFormat.json:
         emit_json(result.to_dict())
     _report_gate(result, markdown_file, fmt)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from pgtune_hx.bench.pgbench.compare import aggregate
 
 COLORS = {"A": "#4c72b0", "B": "#dd8452", "current": "#4c72b0"}
+DODGE = {"A": -0.012, "B": 0.012}  # fraction of the widest client count: bars side by side
 
 
 def _label(results: Mapping[str, Any], config: str) -> str:
@@ -46,12 +47,14 @@ def pgbench_chart(documents: Sequence[Mapping[str, Any]], path: Path, *, note: s
     for row, results in enumerate(documents):
         groups = aggregate(results["runs"])
         configs = sorted({str(g["config"]) for g in groups})
+        widest = max((int(str(g["clients"])) for g in groups), default=1)
         tps_axis, latency_axis = axes[row][0], axes[row][1]
         for config in configs:
             members = sorted(
                 (g for g in groups if g["config"] == config), key=lambda g: int(str(g["clients"]))
             )
-            clients = [int(str(g["clients"])) for g in members]
+            offset = DODGE.get(config, 0.0) * widest
+            clients = [int(str(g["clients"])) + offset for g in members]
             color = COLORS.get(config)
             label = _label(results, config)
             _line(tps_axis, clients, [g["tps"] for g in members], color, label, "-")
@@ -63,6 +66,7 @@ def pgbench_chart(documents: Sequence[Mapping[str, Any]], path: Path, *, note: s
                 latency_axis, clients, [g["latency_p50_ms"] for g in members], color,
                 f"{label} p50", ":",
             )  # fmt: skip
+        _annotate_ratios(tps_axis, results)
         title = _workload_title(results)
         tps_axis.set_title(f"TPS - {title}", fontsize=9, loc="left")
         tps_axis.set_ylabel("transactions / s (median)")
@@ -81,9 +85,22 @@ def pgbench_chart(documents: Sequence[Mapping[str, Any]], path: Path, *, note: s
     return path
 
 
+def _annotate_ratios(axis: Any, results: Mapping[str, Any]) -> None:
+    """Under each client count: B/A median TPS ratio, its spread and the verdict."""
+    for row in results.get("comparison") or []:
+        tps = row["metrics"]["tps"]
+        if tps["median"] is None:
+            continue
+        text = f"B/A {tps['median']:.2f} ({tps['min']:.2f}-{tps['max']:.2f})\n{tps['verdict']}"
+        axis.annotate(
+            text, xy=(row["clients"], 0), xytext=(0, 6), textcoords="offset points",
+            ha="center", va="bottom", fontsize=7, color="#444444",
+        )  # fmt: skip
+
+
 def _line(
     axis: Any,
-    clients: list[int],
+    clients: list[float],
     stats: list[Any],
     color: str | None,
     label: str,

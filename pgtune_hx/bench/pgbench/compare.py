@@ -4,10 +4,11 @@ Runs alternate A B A B ... at each client count, so that slow drift (other
 load, a checkpoint, a warming cache) hits both configurations alike. Run i of
 B is paired with run i of A; the ratio B/A of each pair is one observation.
 The verdict uses the whole spread of those ratios (min..max): when it covers
-1.0 there is no significant difference. The sign test's p-value and a
-bootstrap interval of the median are recorded alongside, for the reader who
-wants them; with 3 pairs the sign test can never reach p < 0.05, which is why
-the spread, not a p-value, gives the verdict.
+1.0 there is no significant difference; a direction needs at least MIN_PAIRS
+pairs, all on the same side of 1.0. The sign test's p-value and a bootstrap
+interval of the median are recorded alongside; with 3 pairs the sign test
+cannot go below p = 0.25, so the verdict text carries it, and more runs firm
+a direction up.
 """
 
 from __future__ import annotations

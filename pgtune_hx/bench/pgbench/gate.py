@@ -100,8 +100,21 @@ def check_compatible(baseline: Mapping[str, Any], workload: Mapping[str, Any]) -
         )
 
 
+def parse_metrics(names: Sequence[str] | None) -> tuple[str, ...]:
+    """--gate-metric values; none given means GATED_METRICS."""
+    if not names:
+        return GATED_METRICS
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise UsageError(f"unknown gate metric {', '.join(unknown)} (known: {', '.join(METRICS)})")
+    return tuple(dict.fromkeys(names))
+
+
 def evaluate(
-    current: Mapping[str, Any], baseline: Mapping[str, Any], max_regression: float
+    current: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    max_regression: float,
+    metrics: Sequence[str] = GATED_METRICS,
 ) -> GateResult:
     check_compatible(baseline, current.get("workload") or {})
     now = {_group_key(r): r for r in aggregate(current["runs"])}
@@ -109,7 +122,7 @@ def evaluate(
     rows: list[GateRow] = []
     for key in sorted(now.keys() | before.keys()):
         config, clients = key
-        for metric in GATED_METRICS:
+        for metric in metrics:
             rows.append(
                 _row(config, clients, metric, now.get(key), before.get(key), max_regression)
             )
@@ -156,7 +169,7 @@ def markdown(result: GateResult, *, title: str = "pgbench regression gate") -> s
     lines = [
         f"### {title}: {status}",
         "",
-        f"Allowed regression: {result.max_regression:.1%} (TPS lower or p95 latency higher "
+        f"Allowed regression: {result.max_regression:.1%} (TPS lower or latency higher "
         "than the baseline median).",
         "",
         "| config | clients | metric | baseline | current | change | result |",

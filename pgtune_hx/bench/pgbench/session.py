@@ -44,6 +44,7 @@ from pgtune_hx.bench.pgbench.settings import (
 from pgtune_hx.bench.target import BenchTarget
 from pgtune_hx.db import Guard, connect, translated
 from pgtune_hx.db.connect import Connection
+from pgtune_hx.db.redact import display_dsn
 from pgtune_hx.embedded import EmbeddedServer
 from pgtune_hx.errors import InsufficientPrivilege, PgtuneError, ServerError, UsageError
 
@@ -300,9 +301,11 @@ def prepare(target: BenchTarget, options: BenchOptions, observer: Observer) -> _
     pgbench, catalog = check_inputs(target, options)
     bench_dsn = with_dbname(target.dsn, options.database)
     runner = PgbenchRunner(pgbench, bench_dsn)
+    where = "the embedded server" if target.is_embedded else "server"
     observer.message(
-        f"database {options.database} on {target.describe()}: pgbench tables at scale "
-        f"{options.scale} (recreated if their scale differs) and the workloads' setup tables"
+        f"benchmark database {options.database} on {where} {display_dsn(bench_dsn)}: pgbench "
+        f"tables at scale {options.scale} (recreated if their scale differs) and the "
+        "workloads' setup tables"
     )
     created = ensure_database(target.dsn, options.database)
     init_s: float | None = None

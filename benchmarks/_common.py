@@ -10,7 +10,8 @@ results/<name>.json, a JSON object with at least
 
 plus whatever detail the script wants to keep. run_all.py sets
 PGTUNE_HX_BENCH_RESULTS to the results directory it reads; scripts honour it
-through results_dir().
+through results_dir(). A --quick run writes to results/tmp/quick/ unless that
+variable says otherwise, so it never replaces a committed result.
 """
 
 from __future__ import annotations
@@ -31,11 +32,22 @@ def results_dir() -> Path:
     return Path(os.environ.get(RESULTS_ENV) or HERE / "results")
 
 
+QUICK_DIR = HERE / "results" / "tmp" / "quick"
+
+
+def quick_results() -> None:
+    """Send a --quick run's results to results/tmp/quick/ (not committed)."""
+    os.environ.setdefault(RESULTS_ENV, str(QUICK_DIR))
+
+
 def arguments(description: str) -> argparse.Namespace:
     """Every script accepts --quick (a short run: CI, smoke checks)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="short run (smoke check)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.quick:
+        quick_results()
+    return args
 
 
 def write_result(

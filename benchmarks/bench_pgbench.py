@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from _common import HERE, results_dir, write_result
+from _common import HERE, quick_results, results_dir, write_result
 
 from pgtune_hx.bench.pgbench.compare import PlannedRun
 from pgtune_hx.bench.pgbench.parse import ProgressLine
@@ -91,6 +91,8 @@ def main() -> int:
         print(plot(list(stored["workloads"].values()), stored["workloads"]["tpcb"]))
         return 0
     quick = args.quick
+    if quick:
+        quick_results()
     configs = (load_settings("default"), load_settings(str(args.config_b)))
     workloads = {
         "tpcb": builtin_spec("tpcb"),

@@ -5,10 +5,11 @@
     .venv/bin/python benchmarks/run_all.py --only pgbench --only collect
 
 Each script runs in its own process (the same Python) and must write
-results/<name>.json (see _common.py and README.md). A script fails when it
+results/<name>.json (see _common.py and README.md); with --quick they write
+to results/tmp/quick/ instead, so a short run never replaces a committed one. A script fails when it
 exits non-zero or leaves no fresh result with a "summary" object. Targets
 are checked and shown; with --strict a missed target fails the run too.
-Output of each script goes to results/tmp/<name>.log (not committed).
+Output of each script goes to results/tmp/logs/<name>.log (not committed).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Outcome:
     summary: dict[str, Any] = field(default_factory=dict)
     targets: list[tuple[str, bool, str]] = field(default_factory=list)  # key, met, text
     detail: str = ""
+    result_file: str = ""
 
     @property
     def ok(self) -> bool:
@@ -71,10 +73,10 @@ def check_targets(
     return checks
 
 
-def run_one(script: Path, results: Path, quick: bool, timeout: float) -> Outcome:
+def run_one(script: Path, results: Path, logs: Path, quick: bool, timeout: float) -> Outcome:
     name = script.stem.removeprefix("bench_")
     result_file = results / f"{name}.json"
-    log_file = results / "tmp" / f"{name}.log"
+    log_file = logs / f"{name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, RESULTS_ENV: str(results)}
     command = [sys.executable, str(script), *(["--quick"] if quick else [])]
@@ -101,7 +103,8 @@ def run_one(script: Path, results: Path, quick: bool, timeout: float) -> Outcome
         return Outcome(name, "bad result", seconds, detail="no 'summary' object")
     target = document.get("target") or {}
     targets = check_targets(summary, target) if isinstance(target, Mapping) else []
-    return Outcome(name, "ok", seconds, summary, targets)
+    shown = result_file.relative_to(HERE) if result_file.is_relative_to(HERE) else result_file
+    return Outcome(name, "ok", seconds, summary, targets, result_file=str(shown))
 
 
 def _fmt(value: Any) -> str:
@@ -118,7 +121,7 @@ def render(outcomes: list[Outcome], console: Console) -> None:
         items = list(outcome.summary.items())
         headline = "\n".join(f"{k} = {_fmt(v)}" for k, v in items[:HEADLINES])
         if len(items) > HEADLINES:
-            headline += f"\n(+{len(items) - HEADLINES} more in results/{outcome.name}.json)"
+            headline += f"\n(+{len(items) - HEADLINES} more in {outcome.result_file})"
         targets = (
             "\n".join(
                 f"[{'green' if met else 'red'}]{'met' if met else 'MISSED'}[/] {text}"
@@ -152,15 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no bench_*.py script in {args.dir}")
     console = Console(stderr=False)
     results = args.dir / "results"
+    logs = results / "tmp" / "logs"
+    if args.quick:
+        results = results / "tmp" / "quick"
     outcomes: list[Outcome] = []
     for script in scripts:
         console.print(f"running {script.name} ...", style="dim")
-        outcomes.append(run_one(script, results, args.quick, args.timeout))
+        outcomes.append(run_one(script, results, logs, args.quick, args.timeout))
     render(outcomes, console)
     failed = [o for o in outcomes if not o.ok]
     missed = [o for o in outcomes if o.ok and not o.targets_met]
     if failed:
-        console.print(f"{len(failed)} benchmark(s) failed; logs in {results / 'tmp'}")
+        console.print(f"{len(failed)} benchmark(s) failed; logs in {logs}")
         return 1
     if missed and args.strict:
         console.print(f"{len(missed)} benchmark(s) missed a target")

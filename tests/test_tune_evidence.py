@@ -31,7 +31,6 @@ def server(**settings: str) -> ServerState:
         port="5432",
         data_directory=None,
         db_size_bytes=None,
-        pgss_schema="public",
         captured_at=NOW,
         settings=current,
         bounds=table,
@@ -93,7 +92,7 @@ def test_spill_beyond_the_budget_is_advised_per_session() -> None:
         captured_at=NOW,
         temp_statements=(
             # 10 GB of temp blocks over 10 calls: 1 GB per call, far beyond a 4 GB host
-            evidence.TempStatement(1, "app", 10, 10 * GB // 8192, "select"),
+            evidence.TempStatement("1", "app", 10, 10 * GB // 8192, "select"),
         ),
     )
     result = evidence.correct(facts, small, server())

@@ -25,11 +25,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from pgtune_hx import tune
+from pgtune_hx.collect.snapshot import collect_snapshot
 from pgtune_hx.db import connect
 from pgtune_hx.embedded import SYSTEM_PG15, EmbeddedServer
 from pgtune_hx.errors import UsageError
 from pgtune_hx.tune import evidence, render
-from pgtune_hx.tune.live import read_server
+from pgtune_hx.tune.live import SECTIONS, server_state
 from pgtune_hx.tune.model import Storage, Workload
 from pgtune_hx.tune.sizes import GB
 from pgtune_hx.tune.validate import parse_setting
@@ -102,7 +103,8 @@ def assert_in_force(server: EmbeddedServer, rec: tune.Recommendation) -> None:
 
 def rec_bounds(server: EmbeddedServer) -> dict[str, Any]:
     with connect(server.dsn()) as conn:
-        return read_server(conn).bounds.settings
+        snapshot = collect_snapshot(conn, ["settings"])
+    return dict(server_state(snapshot).bounds.settings)
 
 
 def recommend_for(server: EmbeddedServer, request: tune.Request = HARDWARE) -> tune.Recommendation:
@@ -225,9 +227,10 @@ def test_requested_checkpoints_raise_max_wal_size(scratch: EmbeddedServer) -> No
         )
         conn.execute("drop table wal_burst")
     with connect(scratch.dsn()) as conn:
-        server = read_server(conn)
-        facts = evidence.gather(conn, server)
-        inputs = tune.live(conn, HARDWARE).inputs
+        snapshot = collect_snapshot(conn, list(SECTIONS))
+    server = server_state(snapshot)
+    facts = evidence.facts_from_snapshot(snapshot)
+    inputs = tune.from_snapshot(snapshot, HARDWARE).inputs
     assert facts.checkpoints_requested is not None and facts.checkpoints_requested >= 1
     corrections = evidence.correct(facts, inputs, server)
     items = [i for i in corrections.items if i.topic == "checkpoints"]

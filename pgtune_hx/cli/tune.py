@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,6 +68,14 @@ def tune(
             "--format", "-f", help="diff (people), conf (conf.d drop-in), alter-system, json"
         ),
     ] = TuneFormat.diff,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="tune from a snapshot file (pgtune-hx snapshot) instead of a live server",
+            show_default=False,
+        ),
+    ] = None,
     no_evidence: Annotated[
         bool, typer.Option("--no-evidence", help="baseline only: ignore the server's statistics")
     ] = False,
@@ -98,7 +107,13 @@ def tune(
         evidence=not no_evidence,
     )
     chosen_dsn = dsn if dsn is not None else state(ctx).dsn
-    if chosen_dsn is None:
+    if snapshot is not None:
+        if apply:
+            raise UsageError("--apply writes to a live server, not a snapshot", hint="give --dsn")
+        from pgtune_hx.collect import load
+
+        rec = tuner.from_snapshot(load(snapshot), request)
+    elif chosen_dsn is None:
         if apply:
             raise UsageError("--apply needs a server", hint="give --dsn")
         rec = tuner.offline(request)

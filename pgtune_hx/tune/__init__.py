@@ -9,7 +9,7 @@ reason), the memory budget, the evidence used and notes.
 
 from pgtune_hx.tune.model import SettingChange, Storage, TuneInputs, Workload
 from pgtune_hx.tune.recommend import Recommendation, recommend
-from pgtune_hx.tune.run import Applied, Request, apply, live, offline
+from pgtune_hx.tune.run import Applied, Request, apply, from_snapshot, live, offline
 
 __all__ = [
     "Applied",
@@ -20,6 +20,7 @@ __all__ = [
     "TuneInputs",
     "Workload",
     "apply",
+    "from_snapshot",
     "live",
     "offline",
     "recommend",

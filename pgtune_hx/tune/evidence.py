@@ -22,11 +22,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import sql
-
-from pgtune_hx.db import Connection
+from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.tune import profiles as p
-from pgtune_hx.tune.live import ServerState, fetch_all, fetch_one, load_sql, sql_for
+from pgtune_hx.tune.live import ServerState, captured
 from pgtune_hx.tune.model import EvidenceItem, Targets, TuneInputs
 from pgtune_hx.tune.sizes import human_size
 
@@ -50,7 +48,7 @@ POOL_MIN_CONNECTIONS = 20
 
 @dataclass(frozen=True)
 class TempStatement:
-    queryid: int | None
+    queryid: str | None
     datname: str | None
     calls: int
     temp_blks_written: int
@@ -92,68 +90,126 @@ class WorkloadFacts:
 
 
 def _age(now: dt.datetime, since: Any) -> float | None:
+    if isinstance(since, str):
+        try:
+            since = dt.datetime.fromisoformat(since)
+        except ValueError:
+            return None
     if not isinstance(since, dt.datetime):
         return None
-    return max(0.0, (now - since).total_seconds())
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return max(0.0, float((now - since).total_seconds()))
 
 
-def gather(conn: Connection, server: ServerState) -> WorkloadFacts:
-    """Read the statistics the corrections need, all read-only."""
-    now = server.captured_at
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _first(snapshot: Snapshot, name: str) -> dict[str, Any]:
+    rows = snapshot.rows(name) if snapshot.has(name) else []
+    return rows[0] if rows else {}
+
+
+def _autovacuum_disabled(row: dict[str, Any]) -> bool:
+    options = row.get("reloptions") or []
+    if isinstance(options, str):
+        options = options.strip("{}").split(",")
+    return any(str(o).replace(" ", "").lower() == "autovacuum_enabled=false" for o in options)
+
+
+def facts_from_snapshot(snapshot: Snapshot) -> WorkloadFacts:
+    """What the corrections need, from the collectors' sections."""
+    now = captured(snapshot)
     notes: list[str] = []
-    database = fetch_one(conn, load_sql("database.sql"), "reading pg_stat_database")
-    wal = fetch_one(conn, load_sql("wal.sql"), "reading pg_stat_wal")
+    for name in ("database", "checkpointer", "wal", "activity", "tables"):
+        section = snapshot.section(name)
+        if not section.ok:
+            notes.append(f"{name}: {section.error}")
+    databases = [r for r in snapshot.rows("database") if r.get("datname")]
+    wal = _first(snapshot, "wal")
     cluster_reset = wal.get("stats_reset")
-    checkpoints_sql = sql_for("checkpoints", server.version_num)
-    checkpoints = fetch_one(conn, checkpoints_sql or "", "reading checkpoint statistics")
-    io: dict[str, Any] = {}
-    io_sql = sql_for("io", server.version_num)
-    if io_sql:
-        io = fetch_one(conn, io_sql, "reading pg_stat_io")
-    else:
-        notes.append(f"pg_stat_io needs PostgreSQL 16 (server is {server.major}): no eviction data")
-    activity = fetch_one(conn, load_sql("activity.sql"), "reading pg_stat_activity")
-    tables = fetch_all(conn, load_sql("tables.sql"), "reading pg_stat_user_tables")
-    statements: tuple[TempStatement, ...] | None = None
-    if server.pgss_schema:
-        query = sql.SQL(load_sql("statements_temp.sql")).format(
-            pgss=sql.Identifier(server.pgss_schema, "pg_stat_statements")
+    # counters of a database never reset run since the cluster's statistics began
+    resets = [r.get("stats_reset") for r in databases]
+    db_reset = cluster_reset
+    if resets and all(resets):
+        db_reset = max(resets, key=lambda text: _age(now, text) or 0.0)
+    checkpoints = _first(snapshot, "checkpointer")
+
+    io_rows = [
+        r
+        for r in (snapshot.rows("io") if snapshot.has("io") else [])
+        if r.get("backend_type") == "client backend"
+        and r.get("object") == "relation"
+        and r.get("context") == "normal"
+    ]
+    if not snapshot.has("io"):
+        notes.append(
+            "pg_stat_io (PostgreSQL 16+) not available: no eviction counts "
+            f"({snapshot.section('io').error})"
         )
-        rows = fetch_all(conn, query, "reading pg_stat_statements")
+
+    statements: tuple[TempStatement, ...] | None = None
+    if snapshot.has("statements"):
+        spilled = [r for r in snapshot.rows("statements") if _int(r.get("temp_blks_written")) > 0]
+        spilled.sort(key=lambda r: _int(r.get("temp_blks_written")), reverse=True)
         statements = tuple(
             TempStatement(
                 queryid=r.get("queryid"),
                 datname=r.get("datname"),
-                calls=int(r.get("calls") or 0),
-                temp_blks_written=int(r.get("temp_blks_written") or 0),
-                query=str(r.get("query") or ""),
+                calls=_int(r.get("calls")),
+                temp_blks_written=_int(r.get("temp_blks_written")),
+                query=" ".join(str(r.get("query") or "").split())[:120],
             )
-            for r in rows
+            for r in spilled
         )
     else:
-        notes.append("pg_stat_statements is not installed here: temp spills only per database")
-    db_reset = database.get("stats_reset") or cluster_reset
+        notes.append(
+            f"pg_stat_statements not read ({snapshot.section('statements').error}): "
+            "temp spills only per database"
+        )
+
+    clients = [r for r in snapshot.rows("activity") if r.get("backend_type") == "client backend"]
+    states = [str(r.get("state") or "") for r in clients]
+    tables = tuple(
+        {
+            "schemaname": r.get("schemaname"),
+            "relname": r.get("relname"),
+            "n_live_tup": _int(r.get("n_live_tup")),
+            "n_dead_tup": _int(r.get("n_dead_tup")),
+            "xid_age": r.get("xid_age"),
+            "last_autovacuum": r.get("last_autovacuum"),
+            "autovacuum_disabled": _autovacuum_disabled(r),
+        }
+        for r in snapshot.rows("tables")
+    )
+    xid_ages = [_int(r.get("xid_age")) for r in databases if r.get("xid_age") is not None]
     return WorkloadFacts(
         captured_at=now,
         stats_age_s=_age(now, db_reset),
-        temp_files=int(database.get("temp_files") or 0),
-        temp_bytes=int(database.get("temp_bytes") or 0),
+        temp_files=sum(_int(r.get("temp_files")) for r in databases),
+        temp_bytes=sum(_int(r.get("temp_bytes")) for r in databases),
         temp_statements=statements,
-        checkpoints_timed=checkpoints.get("timed"),
-        checkpoints_requested=checkpoints.get("requested"),
-        wal_bytes=wal.get("wal_bytes"),
+        checkpoints_timed=checkpoints.get("num_timed"),
+        checkpoints_requested=checkpoints.get("num_requested"),
+        wal_bytes=_int(wal.get("wal_bytes")) if wal else None,
         wal_age_s=_age(now, cluster_reset),
-        blks_hit=int(database.get("blks_hit") or 0),
-        blks_read=int(database.get("blks_read") or 0),
-        io_evictions=io.get("evictions") if io else None,
-        io_reads=io.get("reads") if io else None,
-        max_freeze_age=database.get("max_freeze_age"),
-        tables=tuple(tables),
-        connections=int(activity.get("total") or 0),
-        active=int(activity.get("active") or 0),
-        idle=int(activity.get("idle") or 0),
-        idle_in_transaction=int(activity.get("idle_in_transaction") or 0),
-        autovacuum_running=int(activity.get("autovacuum_workers") or 0),
+        blks_hit=sum(_int(r.get("blks_hit")) for r in databases),
+        blks_read=sum(_int(r.get("blks_read")) for r in databases),
+        io_evictions=sum(_int(r.get("evictions")) for r in io_rows) if io_rows else None,
+        io_reads=sum(_int(r.get("reads")) for r in io_rows) if io_rows else None,
+        max_freeze_age=max(xid_ages) if xid_ages else None,
+        tables=tables,
+        connections=len(clients),
+        active=states.count("active"),
+        idle=states.count("idle"),
+        idle_in_transaction=sum(1 for st in states if st.startswith("idle in transaction")),
+        autovacuum_running=sum(
+            1 for r in snapshot.rows("activity") if r.get("backend_type") == "autovacuum worker"
+        ),
         notes=tuple(notes),
     )
 

@@ -1,60 +1,40 @@
-"""What the tuner reads from a live server: version, settings, locality.
+"""The live server as the tuner sees it, read from a collectors' Snapshot.
 
-All reads go through the caller's guarded (read-only) connection. The SQL
-lives in pgtune_hx/tune/sql/, one file per query and, where a view changed,
-one per minimum server version chosen from a sorted table.
+A live tune takes a snapshot of the sections it needs (one read-only
+transaction, see pgtune_hx.collect.snapshot); a saved snapshot file tunes the
+same way later. The snapshot's host facts carry the collectors' local/remote
+decision: Unix socket or loopback AND the data directory exists here.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
-from typing import Any
+from dataclasses import dataclass
 
-from psycopg import sql
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
-from pgtune_hx.db import Connection, translated
+from pgtune_hx.collect.model import Snapshot
+from pgtune_hx.errors import InvalidInputFile, MissingCapability
+from pgtune_hx.host import HostFacts
 from pgtune_hx.tune.validate import BoundsTable, from_pg_settings
 
-# query -> sorted (min server_version_num, file); None where the view does not exist
-VERSIONED: dict[str, list[tuple[int, str | None]]] = {
-    "checkpoints": [(150000, "checkpoints_150000.sql"), (170000, "checkpoints_170000.sql")],
-    "io": [(150000, None), (160000, "io_160000.sql")],
-}
-
-
-@cache
-def load_sql(name: str) -> str:
-    return resources.files("pgtune_hx.tune").joinpath("sql", name).read_text()
-
-
-def sql_for(query: str, version_num: int) -> str | None:
-    """The file for ``query`` on this server: the last entry whose version <= it."""
-    table = VERSIONED.get(query)
-    if table is None:
-        return load_sql(f"{query}.sql")
-    index = bisect.bisect_right([v for v, _ in table], version_num) - 1
-    name = table[max(index, 0)][1]
-    return load_sql(name) if name else None
-
-
-def fetch_one(conn: Connection, text: str | sql.Composed, what: str) -> dict[str, Any]:
-    with translated(what):
-        row = conn.execute(text.encode() if isinstance(text, str) else text).fetchone()
-    return dict(row) if row else {}
-
-
-def fetch_all(conn: Connection, text: str | sql.Composed, what: str) -> list[dict[str, Any]]:
-    with translated(what):
-        return [dict(r) for r in conn.execute(text.encode() if isinstance(text, str) else text)]
+# what the tuner reads: settings to validate against, the rest as evidence
+SECTIONS = (
+    "settings",
+    "database",
+    "statements",
+    "checkpointer",
+    "wal",
+    "io",
+    "activity",
+    "tables",
+)
 
 
 @dataclass(frozen=True)
 class ServerState:
-    """The live server as the tuner sees it."""
+    """Version, settings in force and their bounds, and where the server is."""
 
     version_num: int
     version: str
@@ -62,12 +42,10 @@ class ServerState:
     port: str | None
     data_directory: str | None
     db_size_bytes: int | None
-    pgss_schema: str | None
     captured_at: dt.datetime
     settings: dict[str, str]
     bounds: BoundsTable
     pending_restart: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def major(self) -> int:
@@ -80,22 +58,55 @@ class ServerState:
             return default
 
 
-def read_server(conn: Connection) -> ServerState:
-    server = fetch_one(conn, load_sql("server.sql"), "reading the server's version")
-    rows = fetch_all(conn, load_sql("settings.sql"), "reading pg_settings")
-    version_num = int(server["server_version_num"])
-    settings = {str(r["name"]): str(r["setting"]) for r in rows if r["setting"] is not None}
-    bounds = from_pg_settings(rows, version_num // 10000, str(server["server_version"]))
+def captured(snapshot: Snapshot) -> dt.datetime:
+    moment = snapshot.captured
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def server_state(snapshot: Snapshot) -> ServerState:
+    """The settings section is required: without it nothing can be validated."""
+    section = snapshot.section("settings")
+    if not section.ok or not section.rows:
+        raise MissingCapability(
+            f"the snapshot has no settings section ({section.error or 'empty'}): "
+            "the tuner validates against pg_settings"
+        )
+    rows = section.rows
+    try:
+        version_num = int(snapshot.server["server_version_num"])
+        settings = {str(r["name"]): str(r["setting"]) for r in rows if r.get("setting") is not None}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputFile(f"snapshot settings are malformed: {exc}") from None
+    bounds = from_pg_settings(
+        rows, version_num // 10000, str(snapshot.server.get("server_version"))
+    )
+    sizes = [r.get("size_bytes") for r in snapshot.rows("database") if r.get("datname")]
+    known = [int(s) for s in sizes if s is not None]
+    addr = snapshot.server.get("server_addr") or _conninfo_host(snapshot)
     return ServerState(
         version_num=version_num,
-        version=str(server["server_version"]),
-        host=conn.info.host,
-        port=str(conn.info.port) if conn.info.port else None,
-        data_directory=server.get("data_directory"),
-        db_size_bytes=int(server["db_size_bytes"]) if server.get("db_size_bytes") else None,
-        pgss_schema=server.get("pgss_schema"),
-        captured_at=server["captured_at"],
+        version=str(snapshot.server.get("server_version", version_num)),
+        host=str(addr) if addr else None,
+        port=str(snapshot.server.get("port") or "") or None,
+        data_directory=snapshot.server.get("data_directory"),
+        db_size_bytes=sum(known) if known else None,
+        captured_at=captured(snapshot),
         settings=settings,
         bounds=bounds,
         pending_restart=tuple(str(r["name"]) for r in rows if r.get("pending_restart")),
     )
+
+
+def _conninfo_host(snapshot: Snapshot) -> str | None:
+    try:
+        host = conninfo_to_dict(str(snapshot.server.get("connection") or "")).get("host")
+        return str(host) if host else None
+    except psycopg.Error:
+        return None
+
+
+def host_facts(snapshot: Snapshot) -> HostFacts:
+    """The collectors' host facts; remote (hardware unknown) when absent."""
+    if not snapshot.host:
+        return HostFacts(local=False, notes=["the snapshot holds no host facts"])
+    return HostFacts.from_dict(snapshot.host)

@@ -139,7 +139,8 @@ def evidence_table(rec: Recommendation) -> Table | None:
 
 def report(rec: Recommendation) -> RenderableType:
     """Everything a person reads: budget, evidence, diff, notes, extras."""
-    parts: list[RenderableType] = [budget_table(rec)]
+    parts: list[RenderableType] = [Text(line.lstrip("# ")) for line in _header(rec, "#")[:2]]
+    parts.append(budget_table(rec))
     evidence = evidence_table(rec)
     if evidence is not None:
         parts.append(evidence)

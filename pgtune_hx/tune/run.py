@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.db import Connection, translated
 from pgtune_hx.errors import InsufficientPrivilege, MissingCapability, UsageError
-from pgtune_hx.host import detect, remote
 from pgtune_hx.tune import evidence, hardware
-from pgtune_hx.tune.live import fetch_all, read_server
+from pgtune_hx.tune.live import SECTIONS, host_facts, server_state
 from pgtune_hx.tune.model import SettingChange, Storage, TuneInputs, Workload
 from pgtune_hx.tune.recommend import Recommendation, recommend
 from pgtune_hx.tune.validate import SUPPORTED_MAJORS
@@ -76,9 +76,21 @@ def offline(request: Request) -> Recommendation:
 
 
 def live(conn: Connection, request: Request) -> Recommendation:
-    """A live server: local hardware detected (flags override), evidence read."""
+    """A live server: a snapshot of the sections the tuner reads, then ``from_snapshot``."""
+    from pgtune_hx.collect.snapshot import collect_snapshot
+
+    snapshot = collect_snapshot(conn, list(SECTIONS))
+    return from_snapshot(snapshot, request)
+
+
+def from_snapshot(snapshot: Snapshot, request: Request) -> Recommendation:
+    """Tune the server a snapshot describes: its settings, host facts and statistics.
+
+    Local hardware (the collectors' decision) is used unless flags override it;
+    a remote server needs --memory, --cpus and --storage.
+    """
     notes: list[str] = []
-    server = read_server(conn)
+    server = server_state(snapshot)
     if server.major not in SUPPORTED_MAJORS:
         raise MissingCapability(
             f"the server is PostgreSQL {server.version}; the tuner supports "
@@ -89,25 +101,14 @@ def live(conn: Connection, request: Request) -> Recommendation:
             f"--pg-version {request.pg_version} contradicts the server (PostgreSQL {server.major})",
             hint="leave --pg-version out when tuning a live server",
         )
-    local = hardware.server_is_local(server.host, server.data_directory)
-    if local:
-        facts = detect(server.data_directory)
-    else:
-        why = (
-            "data_directory not readable by this role"
-            if server.data_directory is None
-            else "not on this machine"
-        )
-        facts = remote(f"server {why}: hardware unknown")
+    facts = host_facts(snapshot)
+    why = facts.notes[0] if facts.notes and not facts.local else "the server is remote"
     hw = hardware.resolve(
         facts=facts,
         memory=request.memory,
         cpus=request.cpus,
         storage=request.storage,
-        what="the server is not on this machine"
-        if server.data_directory is not None
-        else "the server's data_directory is not visible to this role (not superuser or "
-        "pg_read_all_settings), so it counts as remote",
+        what=why,
     )
     notes.extend(hw.notes)
     db_size = request.db_size if request.db_size is not None else server.db_size_bytes
@@ -131,8 +132,8 @@ def live(conn: Connection, request: Request) -> Recommendation:
     )
     corrections = None
     if request.evidence:
-        facts_seen = evidence.gather(conn, server)
-        corrections = evidence.correct(facts_seen, inputs, server)
+        seen = evidence.facts_from_snapshot(snapshot)
+        corrections = evidence.correct(seen, inputs, server)
     if server.pending_restart:
         notes.append("settings already waiting for a restart: " + ", ".join(server.pending_restart))
     return recommend(inputs, server=server, corrections=corrections, notes=notes)
@@ -164,12 +165,11 @@ def apply(conn: Connection, changes: list[SettingChange]) -> Applied:
         conn.execute("select pg_reload_conf()")
         statements.append("SELECT pg_reload_conf()")
     try:
-        rows = fetch_all(
-            conn,
-            "select name, error from pg_file_settings "
-            "where sourcefile like '%postgresql.auto.conf' and error is not null",
-            "reading pg_file_settings",
-        )
+        with translated("reading pg_file_settings"):
+            rows = conn.execute(
+                "select name, error from pg_file_settings "
+                "where sourcefile like '%postgresql.auto.conf' and error is not null"
+            ).fetchall()
     except InsufficientPrivilege as exc:
         return Applied(statements, sorted(c.name for c in changes if c.restart), [str(exc)])
     restart = {c.name for c in changes if c.restart}

@@ -1,0 +1,1 @@
+"""Presentation: charts and reports built from the headless core's results."""

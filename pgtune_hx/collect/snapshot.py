@@ -11,8 +11,9 @@ section's ``error`` and the others carry on. pg_stat_statements and pg_locks
 are live views outside the stats snapshot; they are read within the same
 transaction, milliseconds apart.
 
-Nothing is written and no statistics are reset; JIT is off for our session
-(compiling a catalog query costs more than running it).
+Nothing is written and no statistics are reset; JIT and parallel workers are
+off for our transaction (compiling a catalog query costs more than running it,
+and a diagnostic must not take workers from the server's own queries).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _selected(sections: Sequence[str] | None) -> list[str]:
 
 def _begin(conn: Connection, caps_major: int) -> None:
     conn.execute("set local jit = off")
+    # catalog queries need no parallel workers; a diagnostic must not take them
+    conn.execute("set local max_parallel_workers_per_gather = 0")
     conn.execute("set local timezone = 'UTC'")
     if caps_major >= 15:
         conn.execute("set local stats_fetch_consistency = snapshot")
@@ -85,16 +88,19 @@ def collect_snapshot(
     sections: Sequence[str] | None = None,
     *,
     progress: Progress | None = None,
+    measure_min_tuples: int = 1000,
 ) -> Snapshot:
     """Take a snapshot over ``conn`` (a guarded connection, idle, autocommit).
 
     ``sections`` limits which sections are collected (by section name);
-    ``progress`` is called after each section with its name and result.
+    ``progress`` is called after each section with its name and result;
+    tables whose catalog size figures are stale are measured exactly from
+    ``measure_min_tuples`` rows (smaller ones cannot be far off).
     """
     chosen = _selected(sections)
     started = time.perf_counter()
     caps = probe(conn)
-    ctx = Context(conn, caps)
+    ctx = Context(conn, caps, measure_min_tuples=measure_min_tuples)
     saved = (conn.isolation_level, conn.read_only)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pglast
 import pglast.ast
@@ -62,6 +62,7 @@ class IndexShape:
 
 
 PARSED_COLUMNS = list(IndexShape().to_columns())
+_PARSE_ERROR = PARSED_COLUMNS.index("parse_error")
 
 
 def tail_of(indexdef: str, table_ident: str | None) -> str | None:
@@ -90,13 +91,13 @@ def parse(indexdef: str, table_ident: str | None = None) -> IndexShape:
 
 
 def parsed_columns(indexdef: str, table_ident: str | None = None) -> dict[str, Any]:
-    """The derived columns of one definition. The lists in it are shared between
-    indexes of the same shape: treat rows as read-only values."""
+    """The derived columns of one definition. The dict and the lists in it are
+    shared between indexes of the same shape: read them, never change them."""
     tail = tail_of(indexdef, table_ident)
     if tail is not None:
         columns = _tail_columns(tail, indexdef.startswith("CREATE UNIQUE INDEX"))
         if columns["parse_error"] is None:
-            return dict(columns)
+            return columns  # shared: read it, do not change it
     return parse(indexdef, table_ident).to_columns()
 
 
@@ -114,6 +115,23 @@ def _tail_shape(tail: str, unique: bool) -> IndexShape:
 @functools.lru_cache(maxsize=8192)
 def _tail_columns(tail: str, unique: bool) -> dict[str, Any]:
     return _tail_shape(tail, unique).to_columns()
+
+
+def parsed_values(indexdef: str, table_ident: str | None = None) -> tuple[Any, ...]:
+    """parsed_columns' values in PARSED_COLUMNS order (shared, read-only)."""
+    tail = tail_of(indexdef, table_ident)
+    if tail is not None:
+        values = _tail_values(tail, indexdef.startswith("CREATE UNIQUE INDEX"))
+        if values[_PARSE_ERROR] is None:
+            return values
+    columns = parse(indexdef, table_ident).to_columns()
+    return tuple(columns[c] for c in PARSED_COLUMNS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _tail_values(tail: str, unique: bool) -> tuple[Any, ...]:
+    columns = _tail_columns(tail, unique)
+    return tuple(columns[c] for c in PARSED_COLUMNS)
 
 
 def _names(nodes: list[dict[str, Any]] | None) -> str | None:
@@ -250,15 +268,33 @@ def _ordering(option: int) -> str:
     return " NULLS FIRST" if option & 2 else ""
 
 
-def rebuild(row: dict[str, Any], catalog: IndexCatalog) -> str | None:
+class IndexFields(NamedTuple):
+    """What printing a plain index definition needs from its row."""
+
+    relid: int
+    am: str
+    relkind: str
+    indisunique: bool
+    indnullsnotdistinct: bool
+    indnkeyatts: int
+    indkey: list[int]
+    indclass: list[int]
+    indcollation: list[int]
+    indoption: list[int]
+    index_ident: str
+    table_ident: str
+    with_options: str | None
+
+
+def rebuild(row: IndexFields, catalog: IndexCatalog) -> str | None:
     """pg_get_indexdef's text for an index on plain columns, from its pg_index arrays
     (indkey, indclass, indcollation, indoption); None when a piece is missing."""
-    relid = int(row["relid"])
-    nkeys = int(row["indnkeyatts"])
-    ordered = catalog.ordered.get(str(row["am"]), False)
+    relid = row.relid
+    nkeys = row.indnkeyatts
+    ordered = catalog.ordered.get(row.am, False)
     keys: list[str] = []
     include: list[str] = []
-    for position, attnum in enumerate(row["indkey"]):
+    for position, attnum in enumerate(row.indkey):
         entry = catalog.columns.get((relid, attnum))
         if entry is None:
             return None  # an expression column (attnum 0) or a dropped one
@@ -267,29 +303,33 @@ def rebuild(row: dict[str, Any], catalog: IndexCatalog) -> str | None:
             include.append(quoted)
             continue
         text = quoted
-        collation = row["indcollation"][position]
+        collation = row.indcollation[position]
         if collation and collation != column_collation:
             name = catalog.collations.get(str(collation))
             if name is None:
                 return None
             text += f" COLLATE {name}"
-        opclass = catalog.opclasses.get(str(row["indclass"][position]))
+        opclass = catalog.opclasses.get(str(row.indclass[position]))
         if opclass is None:
             return None
         if not opclass["default"]:
             text += f" {opclass['name']}"
         if ordered:
-            text += _ordering(int(row["indoption"][position]))
+            text += _ordering(row.indoption[position])
         keys.append(text)
-    parts = [
-        "CREATE ",
-        "UNIQUE " if row["indisunique"] else "",
-        f"INDEX {row['index_ident']} ON ",
-        "ONLY " if row.get("relkind") == "I" else "",
-        f"{row['table_ident']} USING {row['am']} ({', '.join(keys)}",
-        f") INCLUDE ({', '.join(include)}" if include else "",
-        ")",
-        " NULLS NOT DISTINCT" if row.get("indnullsnotdistinct") else "",
-        f" WITH ({row['with_options']})" if row.get("with_options") else "",
-    ]
-    return "".join(parts)
+    return "".join(
+        (
+            "CREATE UNIQUE INDEX " if row.indisunique else "CREATE INDEX ",
+            row.index_ident,
+            " ON ONLY " if row.relkind == "I" else " ON ",
+            row.table_ident,
+            " USING ",
+            row.am,
+            " (",
+            ", ".join(keys),
+            f") INCLUDE ({', '.join(include)}" if include else "",
+            ")",
+            " NULLS NOT DISTINCT" if row.indnullsnotdistinct else "",
+            f" WITH ({row.with_options})" if row.with_options else "",
+        )
+    )

@@ -10,10 +10,13 @@ index_options, parse_error. For an index whose table is under ACCESS EXCLUSIVE
 pg_get_indexdef would wait: then indexdef is null ('none'), the key and INCLUDE
 columns come from pg_attribute, expressions and predicate are unknown (None),
 and the index is in ``skipped``.
+
+Rows are processed as value lists, not dicts: 20,000 indexes are common.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from pgtune_hx.collect import indexdef
@@ -23,32 +26,26 @@ from pgtune_hx.collect.tables import measured_section
 
 # helper columns of the query, not part of the section
 _HELPERS = ("plain", "with_options", "index_ident")
+DERIVED = ["indexdef_source", *indexdef.PARSED_COLUMNS]
 
 
-def derive(row: dict[str, Any], catalog: indexdef.IndexCatalog) -> dict[str, Any]:
-    """indexdef, its source and the parsed columns of one index row."""
-    definition = row.get("indexdef")
-    source = "pg_get_indexdef" if definition else "none"
-    if row.get("plain") and not row.get("locked"):
-        definition = indexdef.rebuild(row, catalog)
-        source = "catalog" if definition else "none"
-    if definition:
-        parsed = indexdef.parsed_columns(definition, row.get("table_ident"))
-        return {"indexdef": definition, "indexdef_source": source, **parsed}
-    names = catalog.names(row["relid"], list(row.get("indkey") or []))
-    keys = int(row.get("indnkeyatts") or len(names))
-    reason = "definition not read: table locked" if row.get("locked") else "definition unknown"
+def unread_columns(
+    relid: int, indkey: list[int], nkeys: int, locked: bool, catalog: indexdef.IndexCatalog
+) -> dict[str, Any]:
+    """Parsed columns of an index whose definition was not read: names from pg_attribute."""
+    names = catalog.names(relid, indkey)
+    reason = "definition not read: table locked" if locked else "definition unknown"
     parsed = indexdef.IndexShape(parse_error=reason).to_columns()
     parsed.update(
-        columns=names[:keys],
+        columns=names[:nkeys],
         expressions=None,
         opclasses=None,
         orderings=None,
         collations=None,
-        include=[n for n in names[keys:] if n is not None],
+        include=[n for n in names[nkeys:] if n is not None],
         predicate=None,
     )
-    return {"indexdef": None, "indexdef_source": source, **parsed}
+    return parsed
 
 
 def collect(ctx: Context) -> list[Section]:
@@ -56,12 +53,43 @@ def collect(ctx: Context) -> list[Section]:
     column_rows = fetch_tuples(ctx, "index_columns")
     _, catalog_rows = fetch(ctx, "index_catalog")
     catalog = indexdef.IndexCatalog.from_rows(column_rows, catalog_rows[0] if catalog_rows else {})
-    for row in result.rows:
-        row.update(derive(row, catalog))
-        for helper in _HELPERS:
-            row.pop(helper, None)
-    columns = [c for c in result.columns if c not in _HELPERS]
-    result.columns = columns + [
-        c for c in ("indexdef_source", *indexdef.PARSED_COLUMNS) if c not in columns
+
+    columns = result.columns
+    position = {c: i for i, c in enumerate(columns)}
+    fields = operator.itemgetter(*(position[f] for f in indexdef.IndexFields._fields))
+    keep = [i for i, c in enumerate(columns) if c not in _HELPERS]
+    kept = operator.itemgetter(*keep)
+    at = {c: position[c] for c in ("indexdef", "plain", "locked", "table_ident")}
+    out_indexdef = keep.index(at["indexdef"])
+    data: list[list[Any]] = []
+    for values in result.data_rows():
+        definition = values[at["indexdef"]]
+        source = "pg_get_indexdef" if definition else "none"
+        row_fields = indexdef.IndexFields._make(fields(values))
+        if values[at["plain"]] and not values[at["locked"]]:
+            definition = indexdef.rebuild(row_fields, catalog)
+            source = "catalog" if definition else "none"
+        if definition:
+            parsed = indexdef.parsed_values(definition, values[at["table_ident"]])
+        else:
+            unread = unread_columns(
+                row_fields.relid,
+                list(row_fields.indkey or []),
+                int(row_fields.indnkeyatts),
+                bool(values[at["locked"]]),
+                catalog,
+            )
+            parsed = tuple(unread[c] for c in indexdef.PARSED_COLUMNS)
+        row = list(kept(values))
+        row[out_indexdef] = definition
+        row.append(source)
+        row.extend(parsed)
+        data.append(row)
+    return [
+        Section(
+            "indexes",
+            [columns[i] for i in keep] + DERIVED,
+            data=data,
+            skipped=result.skipped,
+        )
     ]
-    return [result]

@@ -1,10 +1,12 @@
 """What every collector shares: the context, one set-based query per section,
 savepoints, and errors turned into a section's ``error`` instead of an abort.
 
-Rows come back as dicts and are made JSON values column by column: only the
-columns holding timestamps, numerics and the like are converted (timestamps to
-ISO 8601, in UTC as the snapshot transaction sets it). Building the JSON in the
-server (json_agg) was measured slower than this on 20,000-row sections.
+Rows come back as tuples (built in C) and are made JSON values column by column:
+only the columns holding timestamps, numerics and the like are converted
+(timestamps to ISO 8601, in UTC as the snapshot transaction sets it). A section
+keeps them as value lists; dicts are built only when a collector or a reader
+asks for ``rows``. Building the JSON in the server (json_agg) was measured
+slower than this on 20,000-row sections.
 """
 
 from __future__ import annotations
@@ -132,17 +134,47 @@ def with_lock_retries(
 _NATIVE = (str, int, float, bool, dict)
 
 
-def jsonable(columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Make rows JSON values in place; only columns whose values need it are touched
+def jsonable(columns: list[str], data: list[tuple[Any, ...]]) -> list[Any]:
+    """Rows as JSON values; only columns whose values need it are converted
     (timestamps, numerics, ...), judged by their first non-null value."""
-    for column in columns:
-        sample = next((r[column] for r in rows if r[column] is not None), None)
+    convert = []
+    for index in range(len(columns)):
+        sample = next((r[index] for r in data if r[index] is not None), None)
         if isinstance(sample, list):
             sample = next((v for v in sample if v is not None), None)
-        if sample is None or isinstance(sample, _NATIVE):
-            continue
-        for row in rows:
-            row[column] = json_safe(row[column])
+        if sample is not None and not isinstance(sample, _NATIVE):
+            convert.append(index)
+    if not convert:
+        return data
+    rows: list[Any] = []
+    for values in data:
+        if any(values[i] is not None for i in convert):
+            fixed = list(values)
+            for index in convert:
+                fixed[index] = json_safe(fixed[index])
+            rows.append(fixed)
+        else:
+            rows.append(values)  # nothing to convert in this row: keep the tuple
+    return rows
+
+
+def fetch_data(
+    ctx: Context,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    version: int | None = None,
+    schema: str | None = None,
+) -> tuple[list[str], list[Any]]:
+    """Run collector ``name``'s SQL for this server: (columns, rows as value lists)."""
+    text = versions.pick(name, version if version is not None else ctx.version)
+    query: sql.SQL | sql.Composed = sql.SQL(text)  # package file, not input
+    if schema is not None:
+        query = sql.SQL(text).format(schema=sql.Identifier(schema))
+    cur = ctx.conn.cursor(row_factory=tuple_row)
+    cur.execute(query, params)
+    columns = [d.name for d in cur.description or []]
+    return columns, jsonable(columns, cur.fetchall())
 
 
 def fetch(
@@ -153,19 +185,9 @@ def fetch(
     version: int | None = None,
     schema: str | None = None,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Run collector ``name``'s SQL for this server; (columns, JSON-safe rows)."""
-    text = versions.pick(name, version if version is not None else ctx.version)
-    query: sql.SQL | sql.Composed = sql.SQL(text)  # package file, not input
-    if schema is not None:
-        query = sql.SQL(text).format(schema=sql.Identifier(schema))
-    # tuples are built in C; one comprehension makes the dicts (psycopg's dict_row
-    # costs a Python call per row)
-    cur = ctx.conn.cursor(row_factory=tuple_row)
-    cur.execute(query, params)
-    columns = [d.name for d in cur.description or []]
-    rows = [dict(zip(columns, values, strict=True)) for values in cur.fetchall()]
-    jsonable(columns, rows)
-    return columns, rows
+    """Like fetch_data, with rows as dicts (for the small internal queries)."""
+    columns, data = fetch_data(ctx, name, params, version=version, schema=schema)
+    return columns, [dict(zip(columns, values, strict=True)) for values in data]
 
 
 def fetch_tuples(ctx: Context, name: str) -> list[tuple[Any, ...]]:
@@ -184,8 +206,8 @@ def section(
     version: int | None = None,
     schema: str | None = None,
 ) -> Section:
-    columns, rows = fetch(ctx, sql_name or name, params, version=version, schema=schema)
-    return Section(name, columns, rows)
+    columns, data = fetch_data(ctx, sql_name or name, params, version=version, schema=schema)
+    return Section(name, columns, data=data)
 
 
 @contextlib.contextmanager

@@ -98,6 +98,8 @@ def collect_snapshot(
     ``measure_min_tuples`` rows (smaller ones cannot be far off).
     """
     chosen = _selected(sections)
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise UsageError("collect_snapshot needs an idle connection (not inside a transaction)")
     started = time.perf_counter()
     caps = probe(conn)
     ctx = Context(conn, caps, measure_min_tuples=measure_min_tuples)

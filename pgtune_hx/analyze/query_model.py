@@ -7,6 +7,7 @@ and compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -411,3 +412,17 @@ class QueryFacts:
             "written": [t(r) for r in self.written],
             "read_only": self.is_read_only,
         }
+
+
+@dataclass(frozen=True)
+class RelationInfo:
+    """What a catalog lookup says about a relation."""
+
+    schema: str
+    name: str
+    kind: str = "table"  # table | view | matview | partitioned | foreign | other
+    columns: tuple[str, ...] = ()
+    view_sql: str | None = None
+
+
+Lookup = Callable[[str, str], RelationInfo | None]

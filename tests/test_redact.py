@@ -8,7 +8,7 @@ import logging
 import string
 from collections.abc import Iterator
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
@@ -35,6 +35,7 @@ def _registry_restored() -> Iterator[None]:
 
 @given(passwords)
 def test_conninfo_password_is_hidden(password: str) -> None:
+    assume("*" not in password)  # a password made of the mask itself is not a leak
     with _registry_restored():
         dsn = make_conninfo("", host="db.example", user="app", password=password, dbname="x")
         register_dsn(dsn)
@@ -45,6 +46,8 @@ def test_conninfo_password_is_hidden(password: str) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits, min_size=4, max_size=20))
 def test_uri_password_is_hidden(password: str) -> None:
     uri = f"postgresql://app:{password}@db:5432/x"
+    # a password such as 'post' also occurs in the scheme: not a leak
+    assume(password not in uri.replace(password, ""))
     assert password not in redact(uri)
     assert redact(uri).startswith("postgresql://app:****@db")
 

@@ -1,1 +1,1 @@
-"""Analysis of snapshots: health rules (findings), query facts, plans."""
+"""Analysis of snapshots and statements: health rules (findings), query facts (pglast), EXPLAIN plans."""

@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, info, server, snapshot, tune
+from pgtune_hx.cli import advise, analyze, bench, explain, info, server, snapshot, tune
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -91,6 +91,8 @@ bench.register(app)
 snapshot.register(app)
 tune.register(app)
 analyze.register(app)
+explain.register(app)
+advise.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

@@ -1,0 +1,20 @@
+-- statements, pg_stat_statements 1.10 (PostgreSQL 15): adds temp_blk_read_time,
+-- temp_blk_write_time and the JIT counters (jit_functions, jit_*_count/_time).
+select s.userid::int8 as userid, r.rolname, s.dbid::int8 as dbid, d.datname, s.queryid::text as queryid,
+       s.toplevel, s.query,
+       s.plans, s.total_plan_time, s.min_plan_time, s.max_plan_time, s.mean_plan_time,
+       s.stddev_plan_time,
+       s.calls, s.total_exec_time, s.min_exec_time, s.max_exec_time, s.mean_exec_time,
+       s.stddev_exec_time, s.rows,
+       s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, s.shared_blks_written,
+       s.local_blks_hit, s.local_blks_read, s.local_blks_dirtied, s.local_blks_written,
+       s.temp_blks_read, s.temp_blks_written,
+       s.blk_read_time as shared_blk_read_time, s.blk_write_time as shared_blk_write_time,
+       s.temp_blk_read_time, s.temp_blk_write_time,
+       s.wal_records, s.wal_fpi, s.wal_bytes,
+       s.jit_functions, s.jit_generation_time, s.jit_inlining_count, s.jit_inlining_time,
+       s.jit_optimization_count, s.jit_optimization_time, s.jit_emission_count,
+       s.jit_emission_time
+  from {schema}.pg_stat_statements s
+  left join pg_database d on d.oid = s.dbid
+  left join pg_roles r on r.oid = s.userid

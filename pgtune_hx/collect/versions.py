@@ -1,0 +1,68 @@
+"""Pick a collector's SQL for a server version from a sorted version table.
+
+The table is the sql/ directory itself: ``tables_130000.sql`` and
+``tables_160000.sql`` mean "13 up to 15" and "16 and later". Adding support for
+a view change is adding a file, never another branch in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from importlib import resources
+
+from pgtune_hx.errors import MissingCapability
+
+_FILE = re.compile(r"^(?P<name>[a-z_]+?)_(?P<version>\d{6})\.sql$")
+
+
+@functools.cache
+def version_table() -> dict[str, list[tuple[int, str]]]:
+    """name -> [(min server_version_num, file name), ...] sorted by version."""
+    table: dict[str, list[tuple[int, str]]] = {}
+    for entry in resources.files("pgtune_hx.collect.sql").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            table.setdefault(match["name"], []).append((int(match["version"]), entry.name))
+    for versions in table.values():
+        versions.sort()
+    return table
+
+
+def pick_file(name: str, version_num: int) -> str:
+    """File name of ``name`` for a server of ``version_num``.
+
+    >>> pick_file("tables", 150004)
+    'tables_130000.sql'
+    >>> pick_file("tables", 180000)
+    'tables_160000.sql'
+    """
+    versions = version_table().get(name)
+    if not versions:
+        raise KeyError(f"no SQL for collector {name!r}")
+    index = bisect.bisect_right([v for v, _ in versions], version_num) - 1
+    if index < 0:
+        first = versions[0][0]
+        raise MissingCapability(
+            f"{name} needs PostgreSQL {_major_text(first)}+, server is {_major_text(version_num)}"
+        )
+    return versions[index][1]
+
+
+@functools.cache
+def _read(file_name: str) -> str:
+    return resources.files("pgtune_hx.collect.sql").joinpath(file_name).read_text()
+
+
+def pick(name: str, version_num: int) -> str:
+    """SQL text of ``name`` for a server of ``version_num``."""
+    return _read(pick_file(name, version_num))
+
+
+def _major_text(version_num: int) -> str:
+    """
+    >>> _major_text(160002)
+    '16'
+    """
+    return str(version_num // 10000)

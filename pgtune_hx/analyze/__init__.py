@@ -1,0 +1,1 @@
+"""Analysis of snapshots: health rules (findings), query facts, plans."""

@@ -1,0 +1,1 @@
+"""Rule modules, one per topic; importing one registers its rules."""

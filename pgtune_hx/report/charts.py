@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -22,7 +23,7 @@ PALETTE = ("#3b6ea5", "#e0913a", "#5a9e6f", "#b5525c", "#8c6bb1", "#7f7f7f")
 Formatter = Callable[[float], str]
 
 
-def _style() -> dict[str, object]:
+def _style() -> Any:  # matplotlib types rc keys as literals; ours are checked at run time
     return {
         "svg.fonttype": "none",
         "font.size": 9,
@@ -128,10 +129,20 @@ def paired_bars(
         ax = fig.add_subplot()
         height = 0.38
         positions = [float(i) for i in range(len(labels))][::-1]
-        ax.barh([p + height / 2 for p in positions], list(first), height, color=PALETTE[1],
-                label=_plain(names[0]))
-        ax.barh([p - height / 2 for p in positions], list(second), height, color=PALETTE[0],
-                label=_plain(names[1]))
+        ax.barh(
+            [p + height / 2 for p in positions],
+            list(first),
+            height,
+            color=PALETTE[1],
+            label=_plain(names[0]),
+        )
+        ax.barh(
+            [p - height / 2 for p in positions],
+            list(second),
+            height,
+            color=PALETTE[0],
+            label=_plain(names[1]),
+        )
         ax.set_yticks(positions, [_label(x) for x in labels])
         if log:
             ax.set_xscale("log")

@@ -1,0 +1,195 @@
+"""Top statements: ranked by total time, mean time, I/O and temp blocks.
+
+With two snapshots the counters are the interval's (after minus before); with
+one they are totals since pg_stat_statements was last reset. Ranking is a sort
+by a counter, not a verdict: the analyzer's findings say what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pgtune_hx.report import format as fmt
+from pgtune_hx.report.cells import num_cell, ratio_cell, sql_cell, text, text_cell
+from pgtune_hx.report.context import ReportContext
+from pgtune_hx.report.model import Block, Cell, Chart, Column, Notes, Section, Table
+
+TOP_STATEMENTS = 25
+TOP_RANKED = 10
+COUNTERS = (
+    "calls",
+    "total_exec_time",
+    "total_plan_time",
+    "rows",
+    "shared_blks_hit",
+    "shared_blks_read",
+    "shared_blks_dirtied",
+    "shared_blks_written",
+    "local_blks_read",
+    "temp_blks_read",
+    "temp_blks_written",
+    "wal_bytes",
+)
+COLUMNS = [
+    Column("statement"),
+    Column("database"),
+    Column("calls", True),
+    Column("total time", True),
+    Column("mean", True),
+    Column("rows", True),
+    Column("read", True, "bytes read from outside shared buffers"),
+    Column("hit ratio", True, "shared buffer hits / (hits + reads)"),
+    Column("temp written", True, "bytes written to temporary files"),
+    Column("plan findings"),
+]
+
+
+def _n(row: dict[str, Any], column: str) -> float:
+    return fmt.number(row.get(column)) or 0.0
+
+
+def total_time(row: dict[str, Any]) -> float:
+    return _n(row, "total_exec_time")
+
+
+def mean_time(row: dict[str, Any]) -> float:
+    calls = _n(row, "calls")
+    return total_time(row) / calls if calls else 0.0
+
+
+def io_blocks(row: dict[str, Any]) -> float:
+    return sum(
+        _n(row, c)
+        for c in ("shared_blks_read", "local_blks_read", "temp_blks_read", "temp_blks_written")
+    )
+
+
+def temp_blocks(row: dict[str, Any]) -> float:
+    return _n(row, "temp_blks_read") + _n(row, "temp_blks_written")
+
+
+RANKINGS: list[tuple[str, str, Callable[[dict[str, Any]], float], int]] = [
+    ("by-total", "by total time", total_time, TOP_STATEMENTS),
+    ("by-mean", "by mean time", mean_time, TOP_RANKED),
+    ("by-io", "by I/O (blocks read, temp blocks read and written)", io_blocks, TOP_RANKED),
+    ("by-temp", "by temp blocks", temp_blocks, TOP_RANKED),
+]
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (
+        text(row.get("queryid")),
+        text(row.get("dbid")),
+        text(row.get("userid")),
+        text(row.get("toplevel")),
+    )
+
+
+def statement_deltas(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each statement's counters over the interval. A statement new in ``after``
+    counts from zero; one whose calls went down (a reset, or evicted and seen
+    again) is left out rather than shown with negative numbers."""
+    old = {_key(r): r for r in before}
+    result = []
+    for row in after:
+        prior = old.get(_key(row))
+        delta = dict(row)
+        if prior is not None:
+            if _n(row, "calls") < _n(prior, "calls"):
+                continue
+            for column in COUNTERS:
+                a, b = fmt.number(row.get(column)), fmt.number(prior.get(column))
+                if a is not None and b is not None:
+                    delta[column] = a - b
+        if _n(delta, "calls") > 0:
+            result.append(delta)
+    return result
+
+
+def statement_rows(ctx: ReportContext) -> list[dict[str, Any]]:
+    rows = [r for r in ctx.snap.rows("statements") if r.get("toplevel", True) is not False]
+    if ctx.since is None:
+        return rows
+    return statement_deltas(ctx.since.rows("statements"), rows)
+
+
+def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
+    plans = ctx.inputs.plan_findings or {}
+    found = plans.get(text(row.get("queryid"))) or plans.get(text(row.get("query"))) or []
+    plan_text = "; ".join(text(p.get("title") or p.get("kind")) for p in found)
+    hit, read = _n(row, "shared_blks_hit"), _n(row, "shared_blks_read")
+    return [
+        sql_cell(row.get("query")),
+        text_cell(row.get("datname")),
+        num_cell(row.get("calls")),
+        num_cell(total_time(row), fmt.millis),
+        num_cell(mean_time(row), fmt.millis),
+        num_cell(row.get("rows")),
+        num_cell(read * ctx.block_size, fmt.size),
+        ratio_cell(hit, hit + read),
+        num_cell(_n(row, "temp_blks_written") * ctx.block_size, fmt.size),
+        text_cell(plan_text),
+    ]
+
+
+def section(ctx: ReportContext) -> Section:
+    error = ctx.section_error("statements")
+    if error:
+        notes = Notes("statements-missing", "Not collected", [error])
+        return Section("statements", "Top statements", "not collected", [notes])
+    rows = statement_rows(ctx)
+    scope = "in the interval" if ctx.since is not None else "since the statistics reset"
+    blocks: list[Block] = []
+    by_total = sorted(rows, key=lambda r: (-total_time(r), text(r.get("queryid"))))
+    charted = [r for r in by_total[:10] if total_time(r) > 0]
+    svg = (
+        ctx.chart(
+            "horizontal_bars",
+            "statements-total",
+            [" ".join(text(r.get("query")).split()) for r in charted],
+            [total_time(r) for r in charted],
+            title=f"Total execution time {scope}",
+            fmt=fmt.millis,
+        )
+        if charted
+        else None
+    )
+    if svg:
+        blocks.append(Chart("statements-chart", "Where the time goes", svg))
+    for key, label, metric, limit in RANKINGS:
+        ranked = sorted(
+            (r for r in rows if metric(r) > 0),
+            key=lambda r, m=metric: (-m(r), text(r.get("queryid"))),  # type: ignore[misc]
+        )
+        blocks.append(
+            Table(
+                f"statements-{key}",
+                f"Top statements {label}",
+                COLUMNS,
+                [_cells(ctx, r) for r in ranked[:limit]],
+                empty="No statement did any of this.",
+                total=len(ranked) if len(ranked) > limit else None,
+            )
+        )
+    if ctx.inputs.plan_findings is None:
+        reason = ctx.inputs.missing.get("plans", "the plan analysis did not run")
+        blocks.append(Notes("statements-plans", "Plan findings", [f"{reason}."]))
+    info = ctx.snap.rows("statements_info")
+    if info:
+        dealloc = info[0].get("dealloc")
+        if dealloc:
+            blocks.append(
+                Notes(
+                    "statements-dealloc",
+                    "Statement statistics evicted",
+                    [
+                        f"pg_stat_statements evicted entries {fmt.count(dealloc)} times since "
+                        f"{fmt.timestamp(info[0].get('stats_reset'))}: "
+                        "rare statements may be missing.",
+                    ],
+                )
+            )
+    return Section("statements", "Top statements", f"{len(rows)} statements {scope}", blocks)

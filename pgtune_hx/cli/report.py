@@ -46,6 +46,12 @@ def report(
     output: OutputOption = DEFAULT_OUTPUT,
     anonymize: AnonymizeOption = False,
     title: Annotated[str | None, typer.Option("--title", help="report title")] = None,
+    all_databases: Annotated[
+        bool,
+        typer.Option(
+            "--all-databases", help="statements of every database, not only the snapshot's"
+        ),
+    ] = False,
 ) -> None:
     """Write an HTML report: findings, statements, tables, indexes, locks, settings.
 
@@ -92,6 +98,7 @@ def report(
         missing=assessment.missing,
         title=title,
         sources=sources,
+        all_databases=all_databases,
     )
     path = write_report(inputs, output, anonymize=anonymize)
     count = len(assessment.findings or [])

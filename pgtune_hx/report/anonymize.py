@@ -369,4 +369,5 @@ def anonymize_inputs(inputs: ReportInputs, key: bytes | None = None) -> ReportIn
         title=None if inputs.title is None else anon.text(inputs.title),
         sources=[f"source {i + 1}" for i in range(len(inputs.sources))],
         anonymized=True,
+        all_databases=inputs.all_databases,
     )

@@ -30,3 +30,6 @@ class ReportInputs:
     title: str | None = None
     sources: list[str] = field(default_factory=list)
     anonymized: bool = False
+    # pg_stat_statements covers the whole cluster; by default the report shows
+    # the statements of the database the snapshot was taken in
+    all_databases: bool = False

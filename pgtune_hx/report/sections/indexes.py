@@ -121,15 +121,12 @@ def _suggestions(ctx: ReportContext) -> Block:
 
 
 def _index_kind(r: dict[str, Any]) -> str:
+    """What backs the index: its constraint (named by the collector) or uniqueness."""
+    if r.get("constraint_type"):
+        return text(r.get("constraint_type"))
     if r.get("indisprimary"):
         return "primary key"
-    if r.get("constraint_type") not in (None, "", "p"):
-        return {"u": "unique constraint", "x": "exclusion constraint"}.get(
-            text(r.get("constraint_type")), text(r.get("constraint_type"))
-        )
-    if r.get("indisunique"):
-        return "unique"
-    return ""
+    return "unique" if r.get("indisunique") else ""
 
 
 def _cost(value: Any) -> str:

@@ -109,11 +109,16 @@ def statement_deltas(
     return result
 
 
-def statement_rows(ctx: ReportContext) -> list[dict[str, Any]]:
+def statement_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
+    """The statements to show, and how many of other databases were left out."""
     rows = [r for r in ctx.snap.rows("statements") if r.get("toplevel", True) is not False]
-    if ctx.since is None:
-        return rows
-    return statement_deltas(ctx.since.rows("statements"), rows)
+    if ctx.since is not None:
+        rows = statement_deltas(ctx.since.rows("statements"), rows)
+    if ctx.inputs.all_databases:
+        return rows, 0
+    database = ctx.snap.server.get("database")
+    mine = [r for r in rows if r.get("datname") == database]
+    return mine, len(rows) - len(mine)
 
 
 def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
@@ -140,7 +145,7 @@ def section(ctx: ReportContext) -> Section:
     if error:
         notes = Notes("statements-missing", "Not collected", [error])
         return Section("statements", "Top statements", "not collected", [notes])
-    rows = statement_rows(ctx)
+    rows, elsewhere = statement_rows(ctx)
     scope = "in the interval" if ctx.since is not None else "since the statistics reset"
     blocks: list[Block] = []
     by_total = sorted(rows, key=lambda r: (-total_time(r), text(r.get("queryid"))))
@@ -172,6 +177,18 @@ def section(ctx: ReportContext) -> Section:
                 [_cells(ctx, r) for r in ranked[:limit]],
                 empty="No statement did any of this.",
                 total=len(ranked) if len(ranked) > limit else None,
+            )
+        )
+    if elsewhere:
+        database = text(ctx.snap.server.get("database"))
+        blocks.append(
+            Notes(
+                "statements-scope",
+                "Other databases",
+                [
+                    f"Statements of database {database} only: {elsewhere} statements of other "
+                    "databases are left out (pgtune-hx report --all-databases shows them)."
+                ],
             )
         )
     if ctx.inputs.plan_findings is None:

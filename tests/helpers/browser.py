@@ -120,7 +120,7 @@ class Browser:
             if message.get("id") == wanted:
                 if "error" in message:
                     raise BrowserError(f"{method}: {message['error']}")
-                result: dict[str, Any] = message.get("result", {})
+                result: dict[str, Any] = dict(message.get("result", {}))
                 return result
             self.events.append(message)
 

@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import bench, info, report, server
+from pgtune_hx.cli import bench, info, report, server, snapshot
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -89,6 +89,7 @@ server.register(app)
 info.register(app)
 bench.register(app)
 report.register(app)
+snapshot.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

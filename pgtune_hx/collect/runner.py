@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg import sql
+from psycopg.types.numeric import Int8
 
 from pgtune_hx.collect import versions
 from pgtune_hx.collect.model import Section
@@ -85,6 +86,44 @@ class Context:
                 oids.update((lock.oid, lock.owner_oid))
         return sorted(oids)
 
+    def sequence_oids(self, *, refresh: bool = False) -> list[int]:
+        """Sequences under a lock that pg_sequence_last_value would wait on."""
+        return sorted({lock.oid for lock in self.locked(refresh=refresh) if lock.relkind == "S"})
+
+
+def oid_array(oids: Iterable[int]) -> list[Int8]:
+    """Bind oids as int8[] (a list of small ints would go as int2[], which has no
+    cast to oid[])."""
+    return [Int8(o) for o in oids]
+
+
+# (wanted exact figures, refresh the lock list first): the second try sees locks
+# taken since the first look, the third reads no locked object at all
+LOCK_ATTEMPTS = ((True, False), (True, True), (False, True))
+
+
+def with_lock_retries(
+    ctx: Context,
+    name: str,
+    locked: Callable[[bool], list[int]],
+    params: dict[str, Any] | None = None,
+) -> tuple[Section, bool]:
+    """Run a section whose SQL takes ``exact`` and ``locked`` (oid[]) parameters.
+
+    The SQL avoids every object in ``locked``; a lock taken between our look at
+    pg_locks and the query makes lock_timeout fire, and we look again. Returns
+    the section and whether exact figures were allowed."""
+    last: Exception | None = None
+    for exact, refresh in LOCK_ATTEMPTS:
+        bound = {**(params or {}), "exact": exact, "locked": oid_array(locked(refresh))}
+        try:
+            with savepoint(ctx):
+                return section(ctx, name, bound), exact
+        except pgerrors.LockNotAvailable as exc:
+            last = exc
+    assert last is not None
+    raise last
+
 
 def fetch(
     ctx: Context,
@@ -131,25 +170,23 @@ def savepoint(ctx: Context) -> Iterator[None]:
         yield
 
 
-def is_lock_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, pgerrors.LockNotAvailable)
-
-
 Collector = Callable[[Context], list[Section]]
 
 
-def run(ctx: Context, name: str, collector: Collector) -> list[Section]:
-    """Run one collector in its own savepoint; failure becomes the section's error."""
+def run(ctx: Context, name: str, collector: Collector, produces: Iterable[str]) -> list[Section]:
+    """Run one collector in its own savepoint; a failure becomes the error of
+    every section it would have produced."""
     started = time.perf_counter()
     try:
         with savepoint(ctx):
             sections = collector(ctx)
     except PgtuneError as exc:
-        sections = [Section(name, error=str(exc))]
+        sections = [Section(n, error=str(exc)) for n in produces]
     except psycopg.Error as exc:
         if ctx.conn.closed or ctx.conn.broken:
             raise translate_query_error(exc, name) from None
-        sections = [Section(name, error=str(translate_query_error(exc, name)))]
+        message = str(translate_query_error(exc, name))
+        sections = [Section(n, error=message) for n in produces]
     elapsed = (time.perf_counter() - started) * 1000.0
     # one timing per collector, shared by the sections it produced
     for produced in sections:

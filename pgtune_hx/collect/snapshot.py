@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from pgtune_hx import __version__
-from pgtune_hx.collect import indexes, server, statements, tables
+from pgtune_hx.collect import activity, indexes, server, statements, tables
 from pgtune_hx.collect.identity import host_facts, identity
 from pgtune_hx.collect.model import Section, Snapshot
 from pgtune_hx.collect.runner import Collector, Context, run
@@ -33,11 +33,24 @@ from pgtune_hx.db import Connection, display_dsn, probe, translated
 from pgtune_hx.errors import UsageError
 
 # collector name -> (function, sections it produces), in collection order
+# Live views (activity, locks) first: they describe the moment the snapshot began.
 COLLECTORS: dict[str, tuple[Collector, tuple[str, ...]]] = {
+    "activity": (activity.collect_activity, ("activity", "blocking")),
+    "locks": (activity.collect_locks, ("locks",)),
+    "prepared_xacts": (activity.collect_prepared, ("prepared_xacts",)),
+    "database": (server.database, ("database",)),
     "tables": (tables.collect, ("tables",)),
     "indexes": (indexes.collect, ("indexes",)),
     "statements": (statements.collect, ("statements", "statements_info")),
     "settings": (server.settings, ("settings",)),
+    "file_settings": (server.file_settings, ("file_settings",)),
+    "background": (server.background, ("bgwriter", "checkpointer")),
+    "wal": (server.wal, ("wal",)),
+    "io": (server.io, ("io",)),
+    "archiver": (server.archiver, ("archiver",)),
+    "replication": (server.replication, ("replication", "replication_slots")),
+    "sequences": (server.sequences, ("sequences",)),
+    "extensions": (server.extensions, ("extensions",)),
 }
 
 Progress = Callable[[str, Section], None]
@@ -91,8 +104,8 @@ def collect_snapshot(
             _begin(conn, caps.major)
             server_info = identity(ctx)
             for name in chosen:
-                function, _ = COLLECTORS[name]
-                for produced in run(ctx, name, function):
+                function, produces = COLLECTORS[name]
+                for produced in run(ctx, name, function, produces):
                     if sections is None or produced.name in sections:
                         collected[produced.name] = produced
                         if progress is not None:

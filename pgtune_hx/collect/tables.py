@@ -1,9 +1,10 @@
 """tables: pg_stat_user_tables + pg_statio_user_tables + pg_class, one query.
 
 Sizes never wait on a lock: tables someone holds (or awaits) ACCESS EXCLUSIVE
-on get catalog figures and are listed in ``skipped``. If a lock appears between
-the check and the query (lock_timeout fires), the query runs again with a fresh
-lock list, and at worst with catalog figures for every table.
+on get catalog figures (relpages * block_size, size_source 'catalog') and are
+listed in ``skipped``. If a lock appears between our look at pg_locks and the
+query (lock_timeout fires), the query runs again with a fresh lock list, and
+at worst with catalog figures for every table.
 """
 
 from __future__ import annotations
@@ -11,41 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from pgtune_hx.collect.model import Section
-from pgtune_hx.collect.runner import (
-    Context,
-    LockedRelation,
-    is_lock_timeout,
-    savepoint,
-    section,
-)
-
-# (exact sizes wanted, refresh the lock list first)
-_ATTEMPTS = ((True, False), (True, True), (False, True))
+from pgtune_hx.collect.runner import Context, LockedRelation, with_lock_retries
 
 
 def measured_section(ctx: Context, name: str, what: str) -> Section:
-    """Run a section whose SQL takes the exact flag and the locked list, with retries.
+    """A section with exact sizes where no lock is in the way, and notes where one is.
 
     ``what`` names the unmeasured part of a skipped row, for its note."""
-    last: Exception | None = None
-    for exact, refresh in _ATTEMPTS:
-        locked = ctx.exclusive_oids(refresh=refresh)
-        try:
-            with savepoint(ctx):
-                result = section(ctx, name, {"exact": exact, "locked": locked})
-        except Exception as exc:
-            if not is_lock_timeout(exc):
-                raise
-            last = exc
-            continue
-        result.skipped = _skipped(ctx, result.rows, what)
-        if not exact:
-            result.skipped.append(
-                "a lock appeared while collecting: every size is a catalog figure"
-            )
-        return result
-    assert last is not None
-    raise last
+    result, exact = with_lock_retries(
+        ctx, name, lambda refresh: ctx.exclusive_oids(refresh=refresh)
+    )
+    result.skipped = _skipped(ctx, result.rows, what)
+    if not exact:
+        result.skipped.append("a lock appeared while collecting: every size is a catalog figure")
+    return result
 
 
 def _skipped(ctx: Context, rows: list[dict[str, Any]], what: str) -> list[str]:

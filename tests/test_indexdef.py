@@ -1,0 +1,83 @@
+"""Index definitions as pg_get_indexdef prints them, parsed with pglast."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pgtune_hx.collect.indexdef import parse, tail_of
+from pgtune_hx.collect.snapshot import collect_snapshot
+from pgtune_hx.db import connect
+from tests.helpers.servers import TestDatabase
+
+
+def test_every_part() -> None:
+    shape = parse(
+        "CREATE UNIQUE INDEX i ON public.t USING btree "
+        '(a text_pattern_ops DESC NULLS LAST, lower(b) COLLATE "C", ((c + 1))) '
+        "INCLUDE (d, e) WITH (fillfactor='70', deduplicate_items=off) WHERE (a > 'x'::text)",
+        "public.t",
+    )
+    assert shape.parse_error is None
+    assert shape.am == "btree" and shape.unique
+    assert shape.columns == ["a", None, None]
+    assert shape.expressions == ["lower(b)", "c + 1"]
+    assert shape.opclasses == ["text_pattern_ops", None, None]
+    assert shape.orderings == ["DESC NULLS LAST", None, None]
+    assert shape.collations == [None, "C", None]
+    assert shape.include == ["d", "e"]
+    assert shape.options == {"fillfactor": "70", "deduplicate_items": "off"}
+    assert shape.predicate == "a > CAST('x' AS text)"  # pglast's normal form
+
+
+def test_same_tail_different_unique_flag() -> None:
+    """The cache is keyed by the tail; UNIQUE lives in the head and must not leak."""
+    plain = parse("CREATE INDEX a ON s.x USING btree (k)", "s.x")
+    unique = parse("CREATE UNIQUE INDEX b ON s.y USING btree (k)", "s.y")
+    assert not plain.unique and unique.unique
+    assert plain.columns == unique.columns == ["k"]
+
+
+def test_quoted_table_name_holding_using() -> None:
+    table = 'public."odd USING btree (x)"'
+    definition = f"CREATE INDEX i ON {table} USING hash (y)"
+    assert tail_of(definition, table) == "USING hash (y)"
+    assert parse(definition, table).am == "hash"
+    assert parse(definition, table).columns == ["y"]
+
+
+def test_unparsable_text_is_reported_not_raised() -> None:
+    shape = parse("CREATE INDEX ON", None)
+    assert shape.parse_error is not None
+    assert shape.columns == []
+
+
+@given(st.text(max_size=200))
+def test_never_raises(text: str) -> None:
+    shape = parse(text, "public.t")
+    assert shape.parse_error is not None or shape.am is not None
+
+
+@pytest.mark.pg(">=15")
+def test_parsed_against_the_server(db: TestDatabase) -> None:
+    with db.admin() as conn:
+        conn.execute("create table docs (id int, body text, tags text[], at timestamptz)")
+        conn.execute("create index docs_gin on docs using gin (tags)")
+        conn.execute("create index docs_brin on docs using brin (at) with (pages_per_range = 16)")
+        conn.execute("create unique index docs_nnd on docs (id) nulls not distinct")
+        conn.execute(
+            "create index docs_cover on docs (id desc) include (body) where at is not null"
+        )
+    with connect(db.dsn) as conn:
+        snap = collect_snapshot(conn, ["indexes"])
+    rows = {r["indexrelname"]: r for r in snap.rows("indexes")}
+    assert rows["docs_gin"]["am"] == "gin" and rows["docs_gin"]["columns"] == ["tags"]
+    assert rows["docs_brin"]["index_options"] == {"pages_per_range": "16"}
+    assert rows["docs_nnd"]["nulls_not_distinct"] is True
+    assert rows["docs_nnd"]["indisunique"] is True
+    cover = rows["docs_cover"]
+    assert cover["columns"] == ["id"] and cover["orderings"] == ["DESC"]
+    assert cover["include"] == ["body"]
+    assert cover["predicate"] == "at IS NOT NULL"
+    assert all(r["parse_error"] is None for r in rows.values())

@@ -14,14 +14,19 @@ the default.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
+from pgtune_hx.analyze.common import seconds_between, setting_base
 from pgtune_hx.analyze.findings import Finding, Severity
+from pgtune_hx.analyze.interval import deltas
 from pgtune_hx.analyze.registry import Rule, select_rules
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.errors import UsageError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +37,15 @@ class Context:
     since: Snapshot | None = None
     rule: Rule | None = None
     notes: list[str] = field(default_factory=list)
+    _delta_cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cache(self, key: str, build: Callable[[], T]) -> T:
+        """Work several rules share (an index grouping, a lookup) is done once."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        result: T = self._cache[key]
+        return result
 
     @property
     def interval_s(self) -> float | None:
@@ -40,6 +54,11 @@ class Context:
             return None
         return (self.snapshot.captured - self.since.captured).total_seconds()
 
+    @property
+    def now(self) -> dt.datetime:
+        """The moment the (later) snapshot was taken; ages are measured to it."""
+        return self.snapshot.captured
+
     @cached_property
     def settings(self) -> dict[str, dict[str, Any]]:
         return {str(r["name"]): r for r in self.snapshot.rows("settings")}
@@ -47,6 +66,48 @@ class Context:
     def setting(self, name: str) -> str | None:
         row = self.settings.get(name)
         return None if row is None else row.get("setting")
+
+    def setting_base(self, name: str) -> float | None:
+        """A setting in base units (bytes, milliseconds), None when not visible."""
+        return setting_base(self.settings.get(name))
+
+    def setting_on(self, name: str) -> bool | None:
+        value = self.setting(name)
+        return None if value is None else value == "on"
+
+    @property
+    def database(self) -> str | None:
+        name = self.snapshot.server.get("database")
+        return None if name is None else str(name)
+
+    @cached_property
+    def database_row(self) -> dict[str, Any] | None:
+        """The pg_stat_database row of the database the snapshot was taken in."""
+        for row in self.snapshot.rows("database"):
+            if row.get("is_current") or row.get("datname") == self.database:
+                return row
+        return None
+
+    @cached_property
+    def stats_age_s(self) -> float | None:
+        """Seconds since this database's statistics were reset (None: never reset)."""
+        resets = self.snapshot.server.get("stats_reset") or {}
+        reset = resets.get("database") or (self.database_row or {}).get("stats_reset")
+        return seconds_between(reset, self.now)
+
+    def counters(self, name: str) -> list[dict[str, Any]]:
+        """Rows of a section; with ``since``, counters are the interval's deltas."""
+        if self.since is None:
+            return self.snapshot.rows(name)
+        return self._deltas(name)
+
+    def _deltas(self, name: str) -> list[dict[str, Any]]:
+        cached = self._delta_cache.get(name)
+        if cached is None:
+            assert self.since is not None
+            cached = deltas(self.since, self.snapshot, name)
+            self._delta_cache[name] = cached
+        return cached
 
     def finding(
         self,
@@ -95,6 +156,62 @@ def _split_overrides(rules: list[Rule], thresholds: dict[str, Any]) -> dict[str,
     return per_rule
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The findings plus what was run and what could not be."""
+
+    findings: list[Finding]
+    rules_run: list[str]
+    rules_skipped: dict[str, str]  # rule id -> why (a missing snapshot section)
+    interval_s: float | None
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.name: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.name] += 1
+        return counts
+
+    def at_or_above(self, level: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity >= level]
+
+
+def run(
+    snapshot: Snapshot,
+    since: Snapshot | None = None,
+    *,
+    rules: list[str] | None = None,
+    **thresholds: Any,
+) -> Analysis:
+    """Run the selected rules (all by default) and say which could not run."""
+    if since is not None and since.captured >= snapshot.captured:
+        raise UsageError(
+            f"the --since snapshot ({since.captured_at}) is not older than the snapshot "
+            f"({snapshot.captured_at})"
+        )
+    if since is not None and since.server.get("system_identifier") != snapshot.server.get(
+        "system_identifier"
+    ):
+        raise UsageError("the two snapshots come from different servers (system identifier)")
+    selected = select_rules(rules)
+    overrides = _split_overrides(selected, thresholds)
+    ctx = Context(snapshot=snapshot, since=since)
+    findings: list[Finding] = []
+    ran: list[str] = []
+    skipped: dict[str, str] = {}
+    for r in selected:
+        missing = [name for name in r.requires if not snapshot.has(name)]
+        if missing:
+            reasons = [f"{name}: {snapshot.section(name).error}" for name in missing]
+            skipped[r.id] = "; ".join(reasons)
+            continue
+        ctx.rule = r
+        findings.extend(r.run(ctx, overrides[r.id]))
+        ran.append(r.id)
+    ctx.rule = None
+    findings.sort(key=Finding.sort_key)
+    return Analysis(findings, ran, skipped, ctx.interval_s)
+
+
 def analyze(
     snapshot: Snapshot,
     since: Snapshot | None = None,
@@ -103,24 +220,4 @@ def analyze(
     **thresholds: Any,
 ) -> list[Finding]:
     """Findings of the selected rules (all by default), most severe and largest first."""
-    if since is not None and since.captured >= snapshot.captured:
-        raise UsageError(
-            f"--since snapshot ({since.captured_at}) is not older than the snapshot "
-            f"({snapshot.captured_at})"
-        )
-    selected = select_rules(rules)
-    overrides = _split_overrides(selected, thresholds)
-    ctx = Context(snapshot=snapshot, since=since)
-    findings: list[Finding] = []
-    for r in selected:
-        if any(not snapshot.has(name) for name in r.requires):
-            continue
-        ctx.rule = r
-        findings.extend(r.run(ctx, overrides[r.id]))
-    ctx.rule = None
-    findings.sort(key=Finding.sort_key)
-    return findings
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return run(snapshot, since, rules=rules, **thresholds).findings

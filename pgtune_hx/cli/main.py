@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import bench, info, report, server, snapshot
+from pgtune_hx.cli import analyze, bench, info, report, server, snapshot
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -90,6 +90,7 @@ info.register(app)
 bench.register(app)
 report.register(app)
 snapshot.register(app)
+analyze.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

@@ -96,7 +96,11 @@ def finding_order(f: dict[str, Any]) -> tuple[int, float, str, str]:
 
 
 def finding_anchor(f: dict[str, Any]) -> str:
+    """The anchor of a finding's card; ReportContext.anchor makes repeats unique."""
     return "f-" + slug(f"{f.get('rule_id')}-{f.get('object') or ''}")
+
+
+Anchor = Callable[[dict[str, Any]], str]
 
 
 def evidence_value(key: str, value: Any) -> str:
@@ -116,7 +120,7 @@ def evidence_value(key: str, value: Any) -> str:
     return text(value)
 
 
-def finding_card(f: dict[str, Any]) -> FindingCard:
+def finding_card(f: dict[str, Any], anchor: Anchor = finding_anchor) -> FindingCard:
     evidence = f.get("evidence") or {}
     return FindingCard(
         severity=text(f.get("severity")),
@@ -128,12 +132,16 @@ def finding_card(f: dict[str, Any]) -> FindingCard:
         fix_kind=None if f.get("fix_kind") is None else text(f.get("fix_kind")),
         confidence=text(f.get("confidence")),
         doc=text(f.get("doc")),
-        anchor=finding_anchor(f),
+        anchor=anchor(f),
     )
 
 
 def findings_table(
-    table_id: str, title: str, findings: Iterable[dict[str, Any]], empty: str = "None."
+    table_id: str,
+    title: str,
+    findings: Iterable[dict[str, Any]],
+    empty: str = "None.",
+    anchor: Anchor = finding_anchor,
 ) -> Table:
     """Findings as rows linking to their cards in the findings section."""
     ordered = sorted(findings, key=finding_order)
@@ -146,7 +154,7 @@ def findings_table(
                 severity_cell(text(f.get("severity"))),
                 text_cell(f.get("rule_id"), "code"),
                 text_cell(f.get("object"), "code"),
-                Cell(text(f.get("title")), text(f.get("title")).lower(), href=finding_anchor(f)),
+                Cell(text(f.get("title")), text(f.get("title")).lower(), href=anchor(f)),
                 sql_cell(f.get("fix"), 200) if f.get("fix") else text_cell(""),
             ]
             for f in ordered

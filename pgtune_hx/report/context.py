@@ -8,10 +8,33 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
+from pgtune_hx.collect.diff import SnapshotDiff, diff
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.report import format as fmt
-from pgtune_hx.report.cells import SEVERITIES, text
+from pgtune_hx.report.cells import SEVERITIES, finding_anchor, finding_order, text
 from pgtune_hx.report.inputs import ReportInputs
+
+# Where the analyzer's rules are listed besides the findings section: by topic,
+# with the server rules about sessions apart from those about configuration.
+SESSION_RULES = (
+    "server.lock_waits",
+    "server.long_transaction",
+    "server.idle_in_transaction",
+    "server.deadlocks",
+    "server.connection_saturation",
+    "server.idle_connections",
+)
+AREAS: dict[str, tuple[str, ...]] = {
+    "statements": ("workload.",),
+    "tables": ("table.",),
+    "indexes": ("index.",),
+    "locks": SESSION_RULES,
+    "settings": ("server.",),
+}
+
+
+def _rule(finding: dict[str, Any]) -> str:
+    return str(finding.get("rule_id", ""))
 
 
 class ReportContext:
@@ -22,8 +45,23 @@ class ReportContext:
         # ages are measured from the capture, so the same snapshot renders the same
         self.now: dt.datetime = self.snap.captured
         self.charts = charts
-        self.findings: list[dict[str, Any]] = list(inputs.findings or [])
+        self.findings: list[dict[str, Any]] = sorted(inputs.findings or [], key=finding_order)
+        self._anchors: dict[int, str] = {}
+        for finding in self.findings:
+            base = candidate = finding_anchor(finding)
+            n = 1
+            while candidate in self._anchors.values():
+                n += 1
+                candidate = f"{base}-{n}"
+            self._anchors[id(finding)] = candidate
         self.settings = {str(r.get("name")): r for r in self.snap.rows("settings")}
+
+    @cached_property
+    def diff(self) -> SnapshotDiff | None:
+        """The interval between the two snapshots (every statement, not a top N)."""
+        if self.since is None:
+            return None
+        return diff(self.since, self.snap, top=1_000_000)
 
     def setting(self, name: str) -> str | None:
         row = self.settings.get(name)
@@ -57,8 +95,16 @@ class ReportContext:
         section = self.snap.section(name)
         return None if section.ok else f"{name}: {section.error}"
 
-    def findings_for(self, *prefixes: str) -> list[dict[str, Any]]:
-        return [f for f in self.findings if str(f.get("rule_id", "")).startswith(prefixes)]
+    def anchor(self, finding: dict[str, Any]) -> str:
+        """The unique id of a finding's card in the findings section."""
+        return self._anchors.get(id(finding)) or finding_anchor(finding)
+
+    def findings_in(self, area: str) -> list[dict[str, Any]]:
+        """The findings a section lists (AREAS), most severe first."""
+        found = [f for f in self.findings if _rule(f).startswith(AREAS[area])]
+        if area == "settings":
+            found = [f for f in found if _rule(f) not in SESSION_RULES]
+        return found
 
     def severity_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)

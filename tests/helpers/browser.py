@@ -127,12 +127,12 @@ class Browser:
     def wait_for(self, method: str, timeout: float = 30.0) -> dict[str, Any]:
         for index, event in enumerate(self.events):
             if event.get("method") == method:
-                return self.events.pop(index)
+                return dict(self.events.pop(index))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             message = json.loads(self.ws.recv())
             if message.get("method") == method:
-                return message
+                return dict(message)
             self.events.append(message)
         raise BrowserError(f"no {method} within {timeout}s")
 

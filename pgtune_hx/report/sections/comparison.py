@@ -1,27 +1,129 @@
-"""The comparison section."""
+"""Two snapshots: what happened in between, as rates over the measured interval.
+
+The arithmetic is collect.diff's (resets and restarts make a counter n/a with
+the reason, never a negative rate); this module only lays it out.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pgtune_hx.collect.diff import SnapshotDiff
 from pgtune_hx.report import format as fmt
-from pgtune_hx.report.cells import (
-    cut,
-    num_cell,
-    qname,
-    text_cell,
-)
+from pgtune_hx.report.cells import cut, num_cell, qname, text, text_cell
 from pgtune_hx.report.context import ReportContext
-from pgtune_hx.report.model import (
-    Block,
-    Column,
-    KeyValues,
-    Section,
-    Table,
+from pgtune_hx.report.model import Block, Cell, Column, KeyValues, Notes, Section, Table
+
+# database counters worth a row, with how to show their delta
+DATABASE_ROWS = (
+    ("xact_commit", "commits", fmt.count),
+    ("xact_rollback", "rollbacks", fmt.count),
+    ("tup_returned", "rows returned", fmt.count),
+    ("tup_fetched", "rows fetched", fmt.count),
+    ("tup_inserted", "rows inserted", fmt.count),
+    ("tup_updated", "rows updated", fmt.count),
+    ("tup_deleted", "rows deleted", fmt.count),
+    ("blks_read", "blocks read", fmt.count),
+    ("blks_hit", "blocks hit", fmt.count),
+    ("temp_files", "temp files", fmt.count),
+    ("temp_bytes", "temp bytes", fmt.size),
+    ("deadlocks", "deadlocks", fmt.count),
+    ("conflicts", "recovery conflicts", fmt.count),
 )
+SHARED_ROWS = (
+    ("wal", "wal_generated_bytes", "WAL generated", fmt.size),
+    ("wal", "wal_records", "WAL records", fmt.count),
+    ("wal", "wal_fpi", "WAL full-page images", fmt.count),
+    ("checkpointer", "num_timed", "checkpoints (timed)", fmt.count),
+    ("checkpointer", "num_requested", "checkpoints (requested)", fmt.count),
+    ("checkpointer", "buffers_written", "buffers written by checkpoints", fmt.count),
+    ("bgwriter", "buffers_clean", "buffers written by the bgwriter", fmt.count),
+    ("bgwriter", "buffers_alloc", "buffers allocated", fmt.count),
+    ("archiver", "archived_count", "WAL files archived", fmt.count),
+    ("archiver", "failed_count", "archiving failures", fmt.count),
+    ("xid", "xids_consumed", "transaction ids consumed", fmt.count),
+)
+COUNTER_COLUMNS = [Column("counter"), Column("change", True), Column("per second", True),
+                   Column("note")]  # fmt: skip
+
+
+def _counter_row(label: str, counter: dict[str, Any], render: Any) -> list[Cell]:
+    if counter.get("na"):
+        return [text_cell(label), Cell("n/a", -1.0, "num"), Cell("n/a", -1.0, "num"),
+                text_cell(counter["na"])]  # fmt: skip
+    return [
+        text_cell(label),
+        num_cell(counter.get("delta"), render),
+        num_cell(counter.get("per_s"), fmt.rate),
+        text_cell(""),
+    ]
+
+
+def _database(ctx: ReportContext, change: SnapshotDiff) -> Table:
+    name = ctx.snap.server.get("database")
+    title = f"Database {text(name)}"
+    if not change.databases.valid:
+        return Table("comparison-database", title, COUNTER_COLUMNS, [],
+                     f"Not comparable: {change.databases.na}.")  # fmt: skip
+    row = next((r for r in change.databases.rows if r.get("datname") == name), None)
+    rows = []
+    if row is not None:
+        found = row.get("counters") or {}
+        rows = [
+            _counter_row(label, found[column], render)
+            for column, label, render in DATABASE_ROWS
+            if column in found
+        ]
+    return Table("comparison-database", title, COUNTER_COLUMNS, rows,
+                 "The database is not in both snapshots.")  # fmt: skip
+
+
+def _server(change: SnapshotDiff) -> Table:
+    rows = []
+    for family, column, label, render in SHARED_ROWS:
+        found = change.rates.get(family, {}).get(column)
+        if found is not None:
+            rows.append(_counter_row(label, found.to_dict(), render))
+    return Table("comparison-server", "Server", COUNTER_COLUMNS, rows,
+                 "No server-wide counters in both snapshots.")  # fmt: skip
+
+
+def _tables(change: SnapshotDiff) -> Table:
+    columns = [
+        Column("table"),
+        Column("rows read/s", True, "rows read by sequential and index scans per second"),
+        Column("rows written/s", True, "rows inserted, updated and deleted per second"),
+        Column("seq scans/s", True),
+        Column("index scans", True),
+        Column("dead tuples change", True),
+        Column("HOT updates", True),
+        Column("note"),
+    ]
+    title = "Tables with the most activity"
+    if not change.tables.valid:
+        return Table("comparison-tables", title, columns, [],
+                     f"Not comparable: {change.tables.na}.")  # fmt: skip
+    rows = [
+        [
+            text_cell(qname(r.get("schemaname"), r.get("relname")), "code"),
+            num_cell(r.get("tuples_read_per_s"), fmt.rate),
+            num_cell(r.get("tuples_written_per_s"), fmt.rate),
+            num_cell(r.get("seq_scan_per_s"), fmt.rate),
+            num_cell(r.get("idx_scan")),
+            num_cell(r.get("n_dead_tup_change")),
+            num_cell(r.get("hot_ratio"), fmt.percent),
+            text_cell(r.get("na") or ("new table" if r.get("new") else "")),
+        ]
+        for r in change.tables.rows
+    ]
+    shown, total = cut(rows, 50)
+    return Table("comparison-tables", title, columns, shown,
+                 "No table changed in the interval.", total=total)  # fmt: skip
 
 
 def section(ctx: ReportContext) -> Section:
-    assert ctx.since is not None
-    interval = (ctx.snap.captured - ctx.since.captured).total_seconds()
+    change = ctx.diff
+    assert change is not None and ctx.since is not None
     blocks: list[Block] = [
         KeyValues(
             "comparison-interval",
@@ -29,130 +131,21 @@ def section(ctx: ReportContext) -> Section:
             [
                 ("from", fmt.timestamp(ctx.since.captured_at)),
                 ("to", fmt.timestamp(ctx.snap.captured_at)),
-                ("length", fmt.seconds(interval)),
+                ("length", fmt.seconds(change.interval_s)),
+                ("server restarted", text(change.restarted)),
             ],
         )
     ]
-    blocks.append(_database_rates(ctx, interval))
-    blocks.append(_table_changes(ctx, interval))
-    return Section(
-        "comparison", "Comparison of the two snapshots", f"over {fmt.seconds(interval)}", blocks
-    )
-
-
-def _database_rates(ctx: ReportContext, interval: float) -> Table:
-    name = ctx.snap.server.get("database")
-    after = next((r for r in ctx.snap.rows("database") if r.get("datname") == name), None)
-    before = (
-        next((r for r in ctx.since.rows("database") if r.get("datname") == name), None)
-        if ctx.since
-        else None
-    )
-    metrics = [
-        ("xact_commit", "commits", fmt.count),
-        ("xact_rollback", "rollbacks", fmt.count),
-        ("tup_returned", "rows returned", fmt.count),
-        ("tup_fetched", "rows fetched", fmt.count),
-        ("tup_inserted", "rows inserted", fmt.count),
-        ("tup_updated", "rows updated", fmt.count),
-        ("tup_deleted", "rows deleted", fmt.count),
-        ("blks_read", "blocks read", fmt.count),
-        ("blks_hit", "blocks hit", fmt.count),
-        ("temp_files", "temp files", fmt.count),
-        ("temp_bytes", "temp bytes", fmt.size),
-        ("deadlocks", "deadlocks", fmt.count),
-    ]
-    rows = []
-    if after is not None and before is not None and interval > 0:
-        for column, label, render in metrics:
-            a, b = fmt.number(after.get(column)), fmt.number(before.get(column))
-            if a is None or b is None:
-                continue
-            delta = a - b
-            rows.append(
-                [
-                    text_cell(label),
-                    num_cell(b, render),
-                    num_cell(a, render),
-                    num_cell(delta, render),
-                    num_cell(delta / interval, lambda v: fmt.rate(v)),
-                ]
+    if change.events:
+        blocks.append(
+            Notes(
+                "comparison-events",
+                "Resets, restarts and evictions",
+                [f"{e.scope}: {e.message}" for e in change.events],
             )
-    return Table(
-        "comparison-database",
-        f"Database {name}: activity in the interval",
-        [
-            Column("counter"),
-            Column("before", True),
-            Column("after", True),
-            Column("change", True),
-            Column("per second", True),
-        ],
-        rows,
-        "The database counters were not in both snapshots.",
-    )
-
-
-def _table_changes(ctx: ReportContext, interval: float) -> Table:
-    assert ctx.since is not None
-    before = {(r.get("schemaname"), r.get("relname")): r for r in ctx.since.rows("tables")}
-    changes = []
-    for r in ctx.snap.rows("tables"):
-        key = (r.get("schemaname"), r.get("relname"))
-        old = before.get(key)
-        if old is None:
-            continue
-        deltas = {
-            c: (fmt.number(r.get(c)) or 0.0) - (fmt.number(old.get(c)) or 0.0)
-            for c in (
-                "seq_scan",
-                "seq_tup_read",
-                "idx_scan",
-                "n_tup_ins",
-                "n_tup_upd",
-                "n_tup_del",
-                "n_dead_tup",
-                "total_bytes",
-            )
-        }
-        if any(deltas.values()):
-            changes.append((qname(*key), deltas))
-    changes.sort(
-        key=lambda item: (
-            -(item[1]["seq_tup_read"] + item[1]["n_tup_ins"] + item[1]["n_tup_upd"]),
-            item[0],
         )
-    )
-    per_s = (lambda v: fmt.rate(v)) if interval > 0 else fmt.count
-    rows = [
-        [
-            text_cell(name, "code"),
-            num_cell(d["seq_scan"] / interval if interval else 0, per_s),
-            num_cell(d["seq_tup_read"] / interval if interval else 0, per_s),
-            num_cell(d["idx_scan"] / interval if interval else 0, per_s),
-            num_cell(
-                (d["n_tup_ins"] + d["n_tup_upd"] + d["n_tup_del"]) / interval if interval else 0,
-                per_s,
-            ),
-            num_cell(d["n_dead_tup"]),
-            num_cell(d["total_bytes"], fmt.size),
-        ]
-        for name, d in changes
-    ]
-    shown, total = cut(rows, 50)
-    return Table(
-        "comparison-tables",
-        "Tables: rates in the interval",
-        [
-            Column("table"),
-            Column("seq scans", True),
-            Column("rows read by seq scans", True),
-            Column("index scans", True),
-            Column("rows written", True),
-            Column("dead tuples change", True),
-            Column("size change", True),
-        ],
-        shown,
-        "No table changed in the interval.",
-        total=total,
-    )
+    blocks += [_database(ctx, change), _server(change), _tables(change)]
+    summary = f"over {fmt.seconds(change.interval_s)}"
+    if change.events:
+        summary += f", {len(change.events)} events"
+    return Section("comparison", "Comparison of the two snapshots", summary, blocks)

@@ -20,7 +20,7 @@ def section(ctx: ReportContext) -> Section:
     blocks: list[Block] = []
     ordered = sorted(ctx.findings, key=finding_order)
     for severity in SEVERITIES:
-        cards = [finding_card(f) for f in ordered if str(f.get("severity")) == severity]
+        cards = [finding_card(f, ctx.anchor) for f in ordered if str(f.get("severity")) == severity]
         if cards:
             blocks.append(
                 FindingGroup(f"findings-{severity}", severity.capitalize(), severity, cards)

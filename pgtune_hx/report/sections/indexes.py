@@ -26,7 +26,7 @@ from pgtune_hx.report.model import (
 
 def section(ctx: ReportContext) -> Section:
     blocks: list[Block] = []
-    flagged = ctx.findings_for("index.")
+    flagged = ctx.findings_in("indexes")
     blocks.append(
         findings_table(
             "indexes-flagged",
@@ -35,6 +35,7 @@ def section(ctx: ReportContext) -> Section:
             empty=ctx.findings_empty()
             if ctx.inputs.findings is None
             else "The analyzer flagged no index.",
+            anchor=ctx.anchor,
         )
     )
     blocks.append(_suggestions(ctx))

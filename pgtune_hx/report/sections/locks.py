@@ -92,9 +92,11 @@ def section(ctx: ReportContext) -> Section:
                 ],
             )
         )
-    flagged = [f for f in ctx.findings if _is_session_rule(str(f.get("rule_id", "")))]
+    flagged = ctx.findings_in("locks")
     if flagged:
-        blocks.append(findings_table("locks-findings", "Flagged by the analyzer", flagged))
+        blocks.append(
+            findings_table("locks-findings", "Flagged by the analyzer", flagged, anchor=ctx.anchor)
+        )
     waiting = sum(1 for r in activity if r.get("wait_event_type") == "Lock")
     summary = f"{len(interesting)} active or in a transaction, {waiting} waiting on a lock"
     return Section("locks", "Locks and long transactions", summary, blocks)
@@ -150,19 +152,4 @@ def _lock_summary(ctx: ReportContext) -> Table:
         [Column("lock type"), Column("mode"), Column("granted"), Column("count", True)],
         rows,
         "No locks." if ctx.snap.has("locks") else "Locks were not collected.",
-    )
-
-
-def _is_session_rule(rule_id: str) -> bool:
-    return rule_id.startswith(
-        (
-            "lock.",
-            "locks.",
-            "session.",
-            "sessions.",
-            "transaction.",
-            "connection.",
-            "connections.",
-            "activity.",
-        )
     )

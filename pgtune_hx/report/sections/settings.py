@@ -101,9 +101,13 @@ def section(ctx: ReportContext) -> Section:
             else "Settings were not collected.",
         )
     )
-    flagged = ctx.findings_for("server.", "settings.")
+    flagged = ctx.findings_in("settings")
     if flagged:
-        blocks.append(findings_table("settings-findings", "Flagged by the analyzer", flagged))
+        blocks.append(
+            findings_table(
+                "settings-findings", "Flagged by the analyzer", flagged, anchor=ctx.anchor
+            )
+        )
     n_changes = len((tuning or {}).get("changes") or [])
     summary = f"{n_changes} recommended changes" if tuning is not None else "tuner not run"
     return Section("settings", "Settings", summary, blocks)

@@ -17,20 +17,6 @@ from pgtune_hx.report.model import Block, Cell, Chart, Column, Notes, Section, T
 
 TOP_STATEMENTS = 25
 TOP_RANKED = 10
-COUNTERS = (
-    "calls",
-    "total_exec_time",
-    "total_plan_time",
-    "rows",
-    "shared_blks_hit",
-    "shared_blks_read",
-    "shared_blks_dirtied",
-    "shared_blks_written",
-    "local_blks_read",
-    "temp_blks_read",
-    "temp_blks_written",
-    "wal_bytes",
-)
 COLUMNS = [
     Column("statement"),
     Column("database"),
@@ -41,6 +27,7 @@ COLUMNS = [
     Column("read", True, "bytes read from outside shared buffers"),
     Column("hit ratio", True, "shared buffer hits / (hits + reads)"),
     Column("temp written", True, "bytes written to temporary files"),
+    Column("findings", help="the analyzer's findings on this statement"),
     Column("plan findings"),
 ]
 
@@ -77,48 +64,31 @@ RANKINGS: list[tuple[str, str, Callable[[dict[str, Any]], float], int]] = [
 ]
 
 
-def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (
-        text(row.get("queryid")),
-        text(row.get("dbid")),
-        text(row.get("userid")),
-        text(row.get("toplevel")),
-    )
-
-
-def statement_deltas(
-    before: list[dict[str, Any]], after: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Each statement's counters over the interval. A statement new in ``after``
-    counts from zero; one whose calls went down (a reset, or evicted and seen
-    again) is left out rather than shown with negative numbers."""
-    old = {_key(r): r for r in before}
-    result = []
-    for row in after:
-        prior = old.get(_key(row))
-        delta = dict(row)
-        if prior is not None:
-            if _n(row, "calls") < _n(prior, "calls"):
-                continue
-            for column in COUNTERS:
-                a, b = fmt.number(row.get(column)), fmt.number(prior.get(column))
-                if a is not None and b is not None:
-                    delta[column] = a - b
-        if _n(delta, "calls") > 0:
-            result.append(delta)
-    return result
-
-
 def statement_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
     """The statements to show, and how many of other databases were left out."""
-    rows = [r for r in ctx.snap.rows("statements") if r.get("toplevel", True) is not False]
-    if ctx.since is not None:
-        rows = statement_deltas(ctx.since.rows("statements"), rows)
+    rows = ctx.snap.rows("statements")
+    if ctx.diff is not None and ctx.diff.statements.valid:
+        rows = ctx.diff.statements.rows
+    rows = [r for r in rows if r.get("toplevel", True) is not False]
     if ctx.inputs.all_databases:
         return rows, 0
     database = ctx.snap.server.get("database")
     mine = [r for r in rows if r.get("datname") == database]
     return mine, len(rows) - len(mine)
+
+
+def _findings_cell(ctx: ReportContext, row: dict[str, Any]) -> Cell:
+    """The analyzer's findings on this statement (by queryid), linked to the first."""
+    queryid = text(row.get("queryid"))
+    found = [
+        f
+        for f in ctx.findings_in("statements")
+        if text((f.get("evidence") or {}).get("queryid")) == queryid and queryid
+    ]
+    if not found:
+        return Cell("", "")
+    names = ", ".join(text(f.get("rule_id")).removeprefix("workload.") for f in found)
+    return Cell(names, names, href=ctx.anchor(found[0]))
 
 
 def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
@@ -136,6 +106,7 @@ def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
         num_cell(read * ctx.block_size, fmt.size),
         ratio_cell(hit, hit + read),
         num_cell(_n(row, "temp_blks_written") * ctx.block_size, fmt.size),
+        _findings_cell(ctx, row),
         text_cell(plan_text),
     ]
 
@@ -146,7 +117,8 @@ def section(ctx: ReportContext) -> Section:
         notes = Notes("statements-missing", "Not collected", [error])
         return Section("statements", "Top statements", "not collected", [notes])
     rows, elsewhere = statement_rows(ctx)
-    scope = "in the interval" if ctx.since is not None else "since the statistics reset"
+    interval = ctx.diff is not None and ctx.diff.statements.valid
+    scope = "in the interval" if interval else "since the statistics reset"
     blocks: list[Block] = []
     by_total = sorted(rows, key=lambda r: (-total_time(r), text(r.get("queryid"))))
     charted = [r for r in by_total[:10] if total_time(r) > 0]
@@ -179,6 +151,10 @@ def section(ctx: ReportContext) -> Section:
                 total=len(ranked) if len(ranked) > limit else None,
             )
         )
+    if ctx.diff is not None and ctx.diff.statements.na:
+        why = ctx.diff.statements.na
+        what = "totals since the reset are shown" if not interval else "see the comparison"
+        blocks.append(Notes("statements-interval", "Interval", [f"{why}: {what}."]))
     if elsewhere:
         database = text(ctx.snap.server.get("database"))
         blocks.append(

@@ -7,7 +7,6 @@ from typing import Any
 from pgtune_hx.report import format as fmt
 from pgtune_hx.report.cells import (
     SEVERITIES,
-    finding_anchor,
     finding_order,
     severity_cell,
     text,
@@ -59,7 +58,7 @@ def section(ctx: ReportContext) -> Section:
                     Cell(
                         text(f.get("title")),
                         sort=text(f.get("title")).lower(),
-                        href=finding_anchor(f),
+                        href=ctx.anchor(f),
                     ),
                     text_cell(f.get("object"), "code"),
                 ]

@@ -72,9 +72,11 @@ def section(ctx: ReportContext) -> Section:
     cells = [_table_cells(ctx, r) for r in rows]
     shown, total = cut(cells)
     blocks.append(Table("tables-all", "Tables", columns, shown, "No user tables.", total=total))
-    flagged = [f for f in ctx.findings if _is_table_rule(str(f.get("rule_id", "")))]
+    flagged = ctx.findings_in("tables")
     if flagged:
-        blocks.append(findings_table("tables-findings", "Flagged by the analyzer", flagged))
+        blocks.append(
+            findings_table("tables-findings", "Flagged by the analyzer", flagged, anchor=ctx.anchor)
+        )
     return Section("tables", "Tables", f"{len(rows)} tables", blocks)
 
 
@@ -106,12 +108,6 @@ def _table_cells(ctx: ReportContext, r: dict[str, Any]) -> list[Cell]:
         num_cell(r.get("hot_ratio"), fmt.percent),
         text_cell(", ".join(r.get("reloptions") or []), "code"),
     ]
-
-
-def _is_table_rule(rule_id: str) -> bool:
-    return rule_id.startswith(
-        ("table.", "vacuum.", "autovacuum.", "bloat.", "wraparound.", "sequence.")
-    )
 
 
 def _latest(*values: Any) -> str | None:

@@ -70,7 +70,7 @@ def test_quoted_names_in_the_fix(db: TestDatabase) -> None:
     # the fix is valid SQL for this very index
     with psycopg.connect(db.dsn, autocommit=True) as conn:
         conn.execute(finding.fix.encode())
-        assert conn.execute("select to_regclass('\"Sales\".\"By User\"')").fetchone() == (None,)
+        assert conn.execute('select to_regclass(\'"Sales"."By User"\')').fetchone() == (None,)
 
 
 # -- index.duplicate ---------------------------------------------------------------------

@@ -41,14 +41,16 @@ def assess(
     snapshot: Snapshot,
     since: Snapshot | None = None,
     conn: Connection | None = None,
+    thresholds: dict[str, Any] | None = None,
 ) -> Assessment:
     """Run the analyzer (always), and the advisor and tuner where they can run.
 
     ``conn`` is a guarded, read-only connection to the database the snapshot was
     taken from; without it the parts that need the live server are skipped.
+    ``thresholds`` override the analyzer's rule thresholds (see docs/rules/).
     """
     result = Assessment()
-    findings = analyze(snapshot, since)
+    findings = analyze(snapshot, since, **(thresholds or {}))
     result.raw["findings"] = findings
     result.findings = [f.to_dict() for f in findings]
     result.missing["advisor"] = "the index advisor is not available in this build"

@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, info, report, server, snapshot
+from pgtune_hx.cli import analyze, bench, demo, info, report, server, snapshot
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -89,6 +89,7 @@ server.register(app)
 info.register(app)
 bench.register(app)
 report.register(app)
+demo.register(app)
 snapshot.register(app)
 analyze.register(app)
 

@@ -4,7 +4,7 @@
 (holding the row lock and, with its transaction id, the xmin horizon), as an
 application that forgot to commit does. ``BlockedUpdate`` then waits for that
 row from another session, so the snapshot sees a blocking chain with its root.
-Both roll back on exit: the demo changes nothing through them.
+Both roll back: the demo changes nothing through them.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class BlockedUpdate:
         finally:
             self._ready.set()
 
-    def __enter__(self) -> BlockedUpdate:
+    def start(self) -> BlockedUpdate:
         self._thread.start()
         self._ready.wait(30)
         return self
@@ -104,11 +104,8 @@ class BlockedUpdate:
                 time.sleep(0.05)
         raise ServerError(f"the demo's lock waiter (pid {self.pid}) never waited on the lock")
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # the holder has rolled back by now (contexts nest the other way round)
-        self._thread.join(60)
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait for the update to finish once the holder has rolled back."""
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise ServerError(f"the demo's lock waiter failed: {self.error}")

@@ -38,6 +38,7 @@ WEIGHTS: dict[str, float] = {
     "gateway.team_spend_by_model": 2,
     "gateway.recent_errors": 1,
     "gateway.top_keys_today": 0.5,
+    "gateway.monthly_invoice": 0.1,
     "workflow.executions_by_status": 4,
     "workflow.execution_by_trace": 3,
     "workflow.finish_execution": 5,

@@ -9,6 +9,7 @@ an element id.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,6 +49,8 @@ def _svg(fig: Figure, chart_id: str) -> str:
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
+    # the RDF block only names the creator; inline it is noise
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
     # a stable id and an accessible role for the root element
     return svg.replace("<svg ", f'<svg id="chart-{chart_id}" role="img" ', 1)
 

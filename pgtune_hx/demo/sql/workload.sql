@@ -37,6 +37,19 @@ group by key_id
 order by cost desc
 limit 20;
 
+-- query: gateway.monthly_invoice
+-- Month-to-date spend per key from a running sum: the window's sort of a month
+-- of logs spills to temporary files under the demo database's 64kB work_mem.
+select key_id, max(running) as month_to_date
+from (
+    select key_id, sum(cost_usd) over (partition by key_id order by created_at) as running
+    from gateway.usage_logs
+    where created_at >= now() - interval '30 days'
+) per_key
+group by key_id
+order by month_to_date desc
+limit 20;
+
 -- query: gateway.key_lookup
 -- Authenticating a request: served by the unique index on key_hash.
 select id, team_id, allowed_models

@@ -52,6 +52,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"\x1f\x8b\x08\x00garbage", "corrupt gzip"),
+        (b"\x1f\x8b\x08\x00 this is not gzip", "corrupt gzip"),  # zlib.error, not OSError
         (b"{not json", "not valid snapshot JSON"),
         (json.dumps({"hello": 1}).encode(), "not a pgtune_hx snapshot"),
         (json.dumps({"format": "pgtune_hx.snapshot", "format_version": 99}).encode(), "version 99"),

@@ -88,11 +88,16 @@ def _summary(snap: Snapshot, path: Path) -> dict[str, Any]:
 
 def _print_summary(snap: Snapshot, path: Path) -> None:
     where = "local host" if snap.host.get("local") else "remote host (hardware unknown)"
-    table = Table(
-        title=f"snapshot of {snap.server.get('database')} on PostgreSQL "
-        f"{snap.server.get('server_version')} ({where})",
-        caption=f"{path} - {snap.captured_at} - {snap.elapsed_ms:.0f} ms",
+    out.print(
+        Text.assemble(
+            ("snapshot ", "bold"),
+            f"of {snap.server.get('database')} on PostgreSQL "
+            f"{snap.server.get('server_version')} ({where}) at {snap.captured_at}, "
+            f"{snap.elapsed_ms:,.0f} ms -> {path}",
+        ),
+        soft_wrap=True,
     )
+    table = Table()
     table.add_column("section")
     table.add_column("rows", justify="right")
     table.add_column("ms", justify="right")

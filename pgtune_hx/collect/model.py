@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,7 +222,7 @@ def load(path: Path) -> Snapshot:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             raise InvalidInputFile(f"{path} is a corrupt gzip file: {exc}") from None
     try:
         data = json.loads(raw)

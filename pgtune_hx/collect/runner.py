@@ -43,7 +43,8 @@ class LockedRelation:
 
     def describe(self) -> str:
         state = "held" if self.granted else "awaited"
-        return f"{self.name}: {self.mode} {state} by pid {self.pid}"
+        who = f"pid {self.pid}" if self.pid else "a prepared transaction"
+        return f"{self.name}: {self.mode} {state} by {who}"
 
 
 @dataclass

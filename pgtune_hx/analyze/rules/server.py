@@ -22,6 +22,8 @@ from pgtune_hx.analyze.findings import Finding, Severity
 from pgtune_hx.analyze.registry import rule
 
 CLIENT = "client backend"
+# what pg_file_settings says of a changed restart-only setting: not an error in the file
+PENDING_RESTART_ERROR = "setting could not be applied"
 
 
 def _one(ctx: Context, section: str) -> dict[str, Any] | None:
@@ -75,21 +77,20 @@ def _wal_rate(ctx: Context) -> tuple[float | None, str]:
 
 
 def _checkpoint_counts(ctx: Context) -> tuple[float, float, str] | None:
-    """(timed, requested, section) from pg_stat_checkpointer (17+) or pg_stat_bgwriter."""
+    """(timed, requested, view): the checkpointer section carries pg_stat_checkpointer's
+    names on every version (from pg_stat_bgwriter before 17)."""
     row = _one(ctx, "checkpointer")
-    if row is not None and row.get("num_timed") is not None:
-        return num(row.get("num_timed")), num(row.get("num_requested")), "checkpointer"
-    row = _one(ctx, "bgwriter")
-    if row is not None and row.get("checkpoints_timed") is not None:
-        return num(row.get("checkpoints_timed")), num(row.get("checkpoints_req")), "bgwriter"
-    return None
+    if row is None or row.get("num_timed") is None:
+        return None
+    view = "checkpointer" if ctx.snapshot.server_version_num >= 170000 else "bgwriter"
+    return num(row.get("num_timed")), num(row.get("num_requested")), view
 
 
 @rule(
     "server.checkpoints_requested",
     severity=Severity.warning,
     title="Checkpoints are requested more often than they are timed",
-    requires=("settings",),
+    requires=("checkpointer", "settings"),
 )
 def checkpoints_requested(
     ctx: Context, *, min_requested: int = 10, headroom: float = 1.5
@@ -743,10 +744,10 @@ def pending_restart(ctx: Context) -> Iterator[Finding]:
     pending = [r for r in ctx.snapshot.rows("settings") if r.get("pending_restart")]
     if not pending:
         return
+    # the last line for a name in the files wins (highest seqno)
     files = {
         str(r.get("name")): r.get("setting")
-        for r in ctx.snapshot.rows("file_settings")
-        if r.get("applied") is False and not r.get("error")
+        for r in sorted(ctx.snapshot.rows("file_settings"), key=lambda r: num(r.get("seqno")))
     }
     yield ctx.finding(
         object="configuration",
@@ -781,7 +782,11 @@ def config_file_errors(ctx: Context) -> Iterator[Finding]:
 
     https://www.postgresql.org/docs/current/view-pg-file-settings.html
     """
-    errors = [r for r in ctx.snapshot.rows("file_settings") if r.get("error")]
+    errors = [
+        r
+        for r in ctx.snapshot.rows("file_settings")
+        if r.get("error") and r.get("error") != PENDING_RESTART_ERROR
+    ]
     if not errors:
         return
     yield ctx.finding(

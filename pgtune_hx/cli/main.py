@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, demo, info, report, server, snapshot
+from pgtune_hx.cli import analyze, bench, demo, info, report, server, snapshot, tune
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -92,6 +92,7 @@ report.register(app)
 demo.register(app)
 snapshot.register(app)
 analyze.register(app)
+tune.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

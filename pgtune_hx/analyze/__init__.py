@@ -1,1 +1,1 @@
-"""Analysis of snapshots: health rules (findings), query facts, plans."""
+"""Analysis of what the server does: query facts (pglast), EXPLAIN plans, rules."""

@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, demo, info, report, server, snapshot, tune
+from pgtune_hx.cli import analyze, bench, demo, explain, info, report, server, snapshot, tune
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -93,6 +93,7 @@ demo.register(app)
 snapshot.register(app)
 analyze.register(app)
 tune.register(app)
+explain.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

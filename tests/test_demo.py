@@ -20,28 +20,54 @@ from tests.helpers.report_outline import outline
 from tests.test_report_cli import assert_self_contained
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-SECTIONS = ("summary", "demo", "findings", "statements", "tables", "indexes", "locks",
-            "settings", "comparison", "notes")  # fmt: skip
+SECTIONS = (
+    "summary",
+    "demo",
+    "findings",
+    "statements",
+    "tables",
+    "indexes",
+    "locks",
+    "settings",
+    "comparison",
+    "notes",
+)
 
 
 @pytest.fixture(scope="module")
-def demo_run(pg18_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[Path, str]:  # fmt: skip
+def demo_run(
+    pg18_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo") / "demo.html"
     result = subprocess.run(
         [
-            sys.executable, "-m", "pgtune_hx", "--data-dir", str(pg18_server.base_dir),
-            "demo", "--rows", "20000", "--operations", "400", "--apply", "-o", str(out),
+            sys.executable,
+            "-m",
+            "pgtune_hx",
+            "--data-dir",
+            str(pg18_server.base_dir),
+            "demo",
+            "--rows",
+            "20000",
+            "--operations",
+            "400",
+            "--apply",
+            "-o",
+            str(out),
         ],
-        capture_output=True, text=True, timeout=240, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
         env={**os.environ, "COLUMNS": "160"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result.stdout
 
 
-def test_demo_writes_a_populated_report(demo_run: tuple[Path, str], pg18_server: EmbeddedServer
-                                        ) -> None:  # fmt: skip
+def test_demo_writes_a_populated_report(
+    demo_run: tuple[Path, str], pg18_server: EmbeddedServer
+) -> None:
     path, stdout = demo_run
     html = path.read_text()
     shape = outline(html)

@@ -111,7 +111,8 @@ def test_regenerate_fixtures(db: TestDatabase) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     save(before, folder / "before.json.gz")
     save(after, folder / "after.json.gz")
-    assessment = assess(after, before).to_dict()
+    with connect(db.dsn) as conn:
+        assessment = assess(after, before, conn).to_dict()
     (folder / "assessment.json").write_text(json.dumps(assessment, indent=1, sort_keys=True))
 
 
@@ -127,8 +128,17 @@ def test_structure_matches_golden(version: str) -> None:
         golden.write_text(shape)
     assert shape == golden.read_text()
     # every section of the issue is there and holds something
-    for section in ("summary", "findings", "statements", "tables", "indexes", "locks",
-                    "settings", "comparison", "notes"):  # fmt: skip
+    for section in (
+        "summary",
+        "findings",
+        "statements",
+        "tables",
+        "indexes",
+        "locks",
+        "settings",
+        "comparison",
+        "notes",
+    ):
         assert f"section {section} (open)" in shape
 
 

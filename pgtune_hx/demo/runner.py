@@ -46,8 +46,12 @@ SEED = 7
 # an index unused. The report lists these next to the numbers.
 DEMO_THRESHOLDS: dict[str, Any] = {"max_idle_s": 10.0, "min_stats_age_days": 0.0}
 # generous: loading a million rows on a busy 2-core machine takes a while
-LOAD_GUARD = Guard(read_only=False, statement_timeout_ms=900_000, lock_timeout_ms=60_000,
-                   application_name="pgtune_demo-setup")  # fmt: skip
+LOAD_GUARD = Guard(
+    read_only=False,
+    statement_timeout_ms=900_000,
+    lock_timeout_ms=60_000,
+    application_name="pgtune_demo-setup",
+)
 
 
 class Progress(Protocol):
@@ -142,8 +146,9 @@ def database_dsn(admin_dsn: str, dbname: str) -> str:
 
 
 @contextmanager
-def _timed(result: DemoResult, progress: Progress, name: str, total: int | None = None
-           ) -> Iterator[list[str]]:  # fmt: skip
+def _timed(
+    result: DemoResult, progress: Progress, name: str, total: int | None = None
+) -> Iterator[list[str]]:
     """Time one phase; the block may append a one-line detail."""
     progress.phase(name, total)
     detail: list[str] = []
@@ -204,17 +209,25 @@ def _workload(
 ) -> WorkloadResult:
     options = result.options
     return run_workload(
-        result.dsn, plan, result.capabilities, clients=options.clients, label=label,
+        result.dsn,
+        plan,
+        result.capabilities,
+        clients=options.clients,
+        label=label,
         progress=progress.advance,
-    )  # fmt: skip
+    )
 
 
 def apply_suggestions(dsn: str, suggestions: list[dict[str, Any]]) -> list[AppliedIndex]:
     """Create the advised indexes one at a time (CONCURRENTLY, as advised), then
     refresh the statistics of their tables."""
     applied = []
-    guard = Guard(read_only=False, statement_timeout_ms=900_000, lock_timeout_ms=10_000,
-                  application_name="pgtune_demo-apply")  # fmt: skip
+    guard = Guard(
+        read_only=False,
+        statement_timeout_ms=900_000,
+        lock_timeout_ms=10_000,
+        application_name="pgtune_demo-apply",
+    )
     with connect(dsn, guard) as conn:
         for suggestion in suggestions:
             statement = str(suggestion.get("create_sql") or "").strip().rstrip(";")

@@ -76,16 +76,48 @@ SQL_COLUMNS = {"query", "indexdef", "definition", "create_sql", "statement", "sq
 COLUMN_LIST_COLUMNS = {"columns", "include", "column"}
 # settings whose values name places or machines
 SENSITIVE_SETTINGS = {
-    "archive_command", "archive_library", "cluster_name", "config_file", "data_directory",
-    "hba_file", "ident_file", "external_pid_file", "listen_addresses", "log_directory",
-    "primary_conninfo", "primary_slot_name", "restore_command", "ssl_ca_file",
-    "ssl_cert_file", "ssl_crl_dir", "ssl_crl_file", "ssl_key_file", "unix_socket_directories",
-    "krb_server_keyfile", "recovery_end_command", "archive_cleanup_command",
-    "stats_temp_directory", "dynamic_library_path", "local_preload_libraries",
-    "session_preload_libraries", "shared_preload_libraries_path",
-}  # fmt: skip
-SETTINGS_PLAIN = {"name", "unit", "category", "short_desc", "extra_desc", "context", "vartype",
-                  "source", "enumvals", "min_val", "max_val", "pending_restart"}  # fmt: skip
+    "archive_command",
+    "archive_library",
+    "cluster_name",
+    "config_file",
+    "data_directory",
+    "hba_file",
+    "ident_file",
+    "external_pid_file",
+    "listen_addresses",
+    "log_directory",
+    "primary_conninfo",
+    "primary_slot_name",
+    "restore_command",
+    "ssl_ca_file",
+    "ssl_cert_file",
+    "ssl_crl_dir",
+    "ssl_crl_file",
+    "ssl_key_file",
+    "unix_socket_directories",
+    "krb_server_keyfile",
+    "recovery_end_command",
+    "archive_cleanup_command",
+    "stats_temp_directory",
+    "dynamic_library_path",
+    "local_preload_libraries",
+    "session_preload_libraries",
+    "shared_preload_libraries_path",
+}
+SETTINGS_PLAIN = {
+    "name",
+    "unit",
+    "category",
+    "short_desc",
+    "extra_desc",
+    "context",
+    "vartype",
+    "source",
+    "enumvals",
+    "min_val",
+    "max_val",
+    "pending_restart",
+}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 

@@ -6,7 +6,7 @@
 -- A key's dashboard: its latest requests. Wants (key_id, created_at).
 select id, model, prompt_tokens, completion_tokens, cost_usd, created_at
 from gateway.usage_logs
-where key_id = %(key_id)s and created_at >= now() - interval '2 days'
+where key_id = %(key_id)s and created_at >= now() - '2 days'::interval
 order by created_at desc
 limit 50;
 
@@ -15,7 +15,7 @@ limit 50;
 select model, count(*) as requests, sum(cost_usd) as cost,
        sum(prompt_tokens + completion_tokens) as tokens
 from gateway.usage_logs
-where team_id = %(team_id)s and created_at >= now() - interval '7 days'
+where team_id = %(team_id)s and created_at >= now() - '7 days'::interval
 group by model
 order by cost desc;
 
@@ -23,7 +23,7 @@ order by cost desc;
 -- On-call view of failed requests. Wants a partial index: error_code is rarely set.
 select id, key_id, model, status_code, error_code, created_at
 from gateway.usage_logs
-where error_code is not null and created_at >= now() - interval '6 hours'
+where error_code is not null and created_at >= now() - '6 hours'::interval
 order by created_at desc
 limit 100;
 
@@ -32,7 +32,7 @@ limit 100;
 -- demo database's small work_mem.
 select key_id, count(*) as requests, sum(cost_usd) as cost
 from gateway.usage_logs
-where created_at >= now() - interval '1 day'
+where created_at >= now() - '1 day'::interval
 group by key_id
 order by cost desc
 limit 20;
@@ -44,7 +44,7 @@ select key_id, max(running) as month_to_date
 from (
     select key_id, sum(cost_usd) over (partition by key_id order by created_at) as running
     from gateway.usage_logs
-    where created_at >= now() - interval '30 days'
+    where created_at >= now() - '30 days'::interval
 ) per_key
 group by key_id
 order by month_to_date desc

@@ -43,14 +43,22 @@ SHARED_ROWS = (
     ("archiver", "failed_count", "archiving failures", fmt.count),
     ("xid", "xids_consumed", "transaction ids consumed", fmt.count),
 )
-COUNTER_COLUMNS = [Column("counter"), Column("change", True), Column("per second", True),
-                   Column("note")]  # fmt: skip
+COUNTER_COLUMNS = [
+    Column("counter"),
+    Column("change", True),
+    Column("per second", True),
+    Column("note"),
+]
 
 
 def _counter_row(label: str, counter: dict[str, Any], render: Any) -> list[Cell]:
     if counter.get("na"):
-        return [text_cell(label), Cell("n/a", -1.0, "num"), Cell("n/a", -1.0, "num"),
-                text_cell(counter["na"])]  # fmt: skip
+        return [
+            text_cell(label),
+            Cell("n/a", -1.0, "num"),
+            Cell("n/a", -1.0, "num"),
+            text_cell(counter["na"]),
+        ]
     return [
         text_cell(label),
         num_cell(counter.get("delta"), render),
@@ -63,8 +71,13 @@ def _database(ctx: ReportContext, change: SnapshotDiff) -> Table:
     name = ctx.snap.server.get("database")
     title = f"Database {text(name)}"
     if not change.databases.valid:
-        return Table("comparison-database", title, COUNTER_COLUMNS, [],
-                     f"Not comparable: {change.databases.na}.")  # fmt: skip
+        return Table(
+            "comparison-database",
+            title,
+            COUNTER_COLUMNS,
+            [],
+            f"Not comparable: {change.databases.na}.",
+        )
     row = next((r for r in change.databases.rows if r.get("datname") == name), None)
     rows = []
     if row is not None:
@@ -74,8 +87,13 @@ def _database(ctx: ReportContext, change: SnapshotDiff) -> Table:
             for column, label, render in DATABASE_ROWS
             if column in found
         ]
-    return Table("comparison-database", title, COUNTER_COLUMNS, rows,
-                 "The database is not in both snapshots.")  # fmt: skip
+    return Table(
+        "comparison-database",
+        title,
+        COUNTER_COLUMNS,
+        rows,
+        "The database is not in both snapshots.",
+    )
 
 
 def _server(change: SnapshotDiff) -> Table:
@@ -84,8 +102,13 @@ def _server(change: SnapshotDiff) -> Table:
         found = change.rates.get(family, {}).get(column)
         if found is not None:
             rows.append(_counter_row(label, found.to_dict(), render))
-    return Table("comparison-server", "Server", COUNTER_COLUMNS, rows,
-                 "No server-wide counters in both snapshots.")  # fmt: skip
+    return Table(
+        "comparison-server",
+        "Server",
+        COUNTER_COLUMNS,
+        rows,
+        "No server-wide counters in both snapshots.",
+    )
 
 
 def _tables(change: SnapshotDiff) -> Table:
@@ -101,8 +124,9 @@ def _tables(change: SnapshotDiff) -> Table:
     ]
     title = "Tables with the most activity"
     if not change.tables.valid:
-        return Table("comparison-tables", title, columns, [],
-                     f"Not comparable: {change.tables.na}.")  # fmt: skip
+        return Table(
+            "comparison-tables", title, columns, [], f"Not comparable: {change.tables.na}."
+        )
     rows = [
         [
             text_cell(qname(r.get("schemaname"), r.get("relname")), "code"),
@@ -117,8 +141,9 @@ def _tables(change: SnapshotDiff) -> Table:
         for r in change.tables.rows
     ]
     shown, total = cut(rows, 50)
-    return Table("comparison-tables", title, columns, shown,
-                 "No table changed in the interval.", total=total)  # fmt: skip
+    return Table(
+        "comparison-tables", title, columns, shown, "No table changed in the interval.", total=total
+    )
 
 
 def section(ctx: ReportContext) -> Section:

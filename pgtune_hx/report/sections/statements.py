@@ -11,7 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pgtune_hx.report import format as fmt
-from pgtune_hx.report.cells import num_cell, ratio_cell, sql_cell, text, text_cell
+from pgtune_hx.report.cells import (
+    num_cell,
+    ratio_cell,
+    severity_cell,
+    sql_cell,
+    text,
+    text_cell,
+)
 from pgtune_hx.report.context import ReportContext
 from pgtune_hx.report.model import Block, Cell, Chart, Column, Notes, Section, Table
 
@@ -92,9 +99,8 @@ def _findings_cell(ctx: ReportContext, row: dict[str, Any]) -> Cell:
 
 
 def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
-    plans = ctx.inputs.plan_findings or {}
-    found = plans.get(text(row.get("queryid"))) or plans.get(text(row.get("query"))) or []
-    plan_text = "; ".join(text(p.get("title") or p.get("kind")) for p in found)
+    found = (ctx.inputs.plan_findings or {}).get(text(row.get("queryid"))) or []
+    codes = ", ".join(dict.fromkeys(text(p.get("code")) for p in found))
     hit, read = _n(row, "shared_blks_hit"), _n(row, "shared_blks_read")
     return [
         sql_cell(row.get("query")),
@@ -107,8 +113,44 @@ def _cells(ctx: ReportContext, row: dict[str, Any]) -> list[Cell]:
         ratio_cell(hit, hit + read),
         num_cell(_n(row, "temp_blks_written") * ctx.block_size, fmt.size),
         _findings_cell(ctx, row),
-        text_cell(plan_text),
+        Cell(codes, codes, detail="\n".join(text(p.get("message")) for p in found) or None),
     ]
+
+
+def _plans(ctx: ReportContext, rows: list[dict[str, Any]]) -> Block:
+    """What the generic plans of the top statements show (analyze.plan_findings)."""
+    columns = [
+        Column("statement"),
+        Column("severity"),
+        Column("finding"),
+        Column("plan node"),
+        Column("what the plan shows"),
+    ]
+    plans = ctx.inputs.plan_findings
+    if plans is None:
+        reason = ctx.inputs.missing.get("plans", "the plan analysis did not run")
+        return Table("statements-plans", "Plan findings", columns, [], f"Not available: {reason}.")
+    query_of = {text(r.get("queryid")): r.get("query") for r in rows}
+    cells = [
+        [
+            sql_cell(query_of.get(queryid, f"queryid {queryid}"), 100),
+            severity_cell(text(p.get("severity"))),
+            text_cell(p.get("code"), "code"),
+            text_cell(p.get("node")),
+            text_cell(p.get("message")),
+        ]
+        for queryid, found in sorted(plans.items())
+        for p in found
+    ]
+    note = ctx.inputs.missing.get("plans")
+    return Table(
+        "statements-plans",
+        "Plan findings (generic plans of the top statements)",
+        columns,
+        cells,
+        "The plans of the top statements show nothing to fix.",
+        note=note,
+    )
 
 
 def section(ctx: ReportContext) -> Section:
@@ -167,9 +209,7 @@ def section(ctx: ReportContext) -> Section:
                 ],
             )
         )
-    if ctx.inputs.plan_findings is None:
-        reason = ctx.inputs.missing.get("plans", "the plan analysis did not run")
-        blocks.append(Notes("statements-plans", "Plan findings", [f"{reason}."]))
+    blocks.append(_plans(ctx, rows))
     info = ctx.snap.rows("statements_info")
     if info:
         dealloc = info[0].get("dealloc")

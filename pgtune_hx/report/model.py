@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+FILTER_FROM_ROWS = 8
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
@@ -45,6 +48,11 @@ class Table:
     @property
     def shown(self) -> int:
         return len(self.rows)
+
+    @property
+    def filterable(self) -> bool:
+        """A filter box only where there is something to search through."""
+        return len(self.rows) > FILTER_FROM_ROWS
 
 
 @dataclass

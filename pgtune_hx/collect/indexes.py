@@ -2,10 +2,12 @@
 
 Derived columns come from ``indexdef`` parsed with pglast (see indexdef.py):
 columns, expressions, opclasses, orderings, collations, include, predicate,
-nulls_not_distinct, index_options, parse_error. For an index whose table is
-under ACCESS EXCLUSIVE the definition cannot be read without waiting: then the
-key and INCLUDE columns come from pg_attribute (``catalog_columns``),
-expressions and predicate are unknown (None), and the index is in ``skipped``.
+nulls_not_distinct, index_options, parse_error. ``indexdef`` is rebuilt from
+the catalogs for plain-column indexes and read with pg_get_indexdef for the
+others (indexdef_source). For an index whose table is under ACCESS EXCLUSIVE
+pg_get_indexdef would wait: then the key and INCLUDE columns come from
+pg_attribute (``catalog_columns``), expressions and predicate are unknown
+(None), and the index is in ``skipped``.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ class Context:
 
     conn: Connection
     caps: Capabilities
+    # tables (and their indexes) with stale catalog sizes are measured from this many rows
+    measure_min_tuples: int = 1000
     notes: list[str] = field(default_factory=list)
     _locked: list[LockedRelation] | None = None
 

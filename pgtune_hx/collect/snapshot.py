@@ -85,16 +85,19 @@ def collect_snapshot(
     sections: Sequence[str] | None = None,
     *,
     progress: Progress | None = None,
+    measure_min_tuples: int = 1000,
 ) -> Snapshot:
     """Take a snapshot over ``conn`` (a guarded connection, idle, autocommit).
 
     ``sections`` limits which sections are collected (by section name);
-    ``progress`` is called after each section with its name and result.
+    ``progress`` is called after each section with its name and result;
+    tables whose catalog size figures are stale are measured exactly from
+    ``measure_min_tuples`` rows (smaller ones cannot be far off).
     """
     chosen = _selected(sections)
     started = time.perf_counter()
     caps = probe(conn)
-    ctx = Context(conn, caps)
+    ctx = Context(conn, caps, measure_min_tuples=measure_min_tuples)
     saved = (conn.isolation_level, conn.read_only)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True

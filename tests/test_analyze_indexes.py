@@ -190,8 +190,8 @@ def _write_heavy(db: TestDatabase, scans: int) -> None:
         "create table w (id int primary key, a int, b int)",
         "create index w_b on w (b)",
         *[
-            f"insert into w select g, g, g from generate_series({i * 1000 + 1}, {i * 1000 + 1000}) g"
-            for i in range(6)
+            f"insert into w select g, g, g from generate_series({i + 1}, {i + 1000}) g"
+            for i in range(0, 6000, 1000)
         ],
         "delete from w where id <= 1000",
         "analyze w",
@@ -217,3 +217,43 @@ def test_often_scanned_index_is_worth_its_writes(db: TestDatabase) -> None:
         snapshot(db.dsn), "index.write_cost", min_table_writes=5000, min_writes_per_scan=1000
     )
     assert found == []
+
+
+# -- index.bloat --------------------------------------------------------------------------
+
+
+def _sparse_index(db: TestDatabase, *, pgstattuple: bool) -> None:
+    if pgstattuple:
+        work(db.dsn, "create extension pgstattuple")
+    work(
+        db.dsn,
+        "create table h (id int primary key, a int)",
+        "insert into h select g, g from generate_series(1, 20000) g",
+        "delete from h where id % 4 <> 0",
+    )
+    work(db.dsn, "vacuum analyze h")
+
+
+def test_index_left_sparse_by_deletes(db: TestDatabase) -> None:
+    _sparse_index(db, pgstattuple=False)
+    [finding] = run_rule(snapshot(db.dsn), "index.bloat", min_bloat_bytes=0)
+    assert finding.object == "public.h_pkey"
+    assert finding.evidence["method"] == "estimate"
+    assert finding.evidence["table"] == "public.h"
+    assert finding.evidence["bloat_ratio"] >= 0.6  # three quarters of the entries are gone
+    assert finding.fix == "REINDEX INDEX CONCURRENTLY public.h_pkey;"
+
+
+def test_index_bloat_measured_with_pgstatindex(db: TestDatabase) -> None:
+    _sparse_index(db, pgstattuple=True)
+    [finding] = run_rule(snapshot(db.dsn), "index.bloat", min_bloat_bytes=0)
+    assert finding.evidence["method"] == "pgstattuple"
+    density = db.execute("select avg_leaf_density from pgstatindex('h_pkey')")[0]
+    assert finding.evidence["avg_leaf_density"] == density["avg_leaf_density"]
+    assert finding.evidence["bloat_ratio"] == round(1 - density["avg_leaf_density"] / 90, 4)
+
+
+def test_rebuilt_index_is_not_bloated(db: TestDatabase) -> None:
+    _sparse_index(db, pgstattuple=True)
+    work(db.dsn, "reindex index h_pkey")
+    assert run_rule(snapshot(db.dsn), "index.bloat", min_bloat_bytes=0) == []

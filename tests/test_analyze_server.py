@@ -114,7 +114,9 @@ def test_no_lock_waits_no_finding(db: TestDatabase) -> None:
 
 def _deadlock(db: TestDatabase) -> None:
     """Two sessions update two rows in opposite orders: the server aborts one."""
-    work(db.dsn, "create table t (id int primary key, v int)", "insert into t values (1, 0), (2, 0)")
+    work(
+        db.dsn, "create table t (id int primary key, v int)", "insert into t values (1, 0), (2, 0)"
+    )
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 

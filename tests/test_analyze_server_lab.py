@@ -157,7 +157,9 @@ def test_inactive_slot_retaining_wal(dsn: str) -> None:
     with _admin(dsn) as conn:
         conn.execute("select pg_create_physical_replication_slot('lost_standby', true)")
     try:
-        work(dsn, "create table wal_maker as select g, md5(g::text) from generate_series(1, 20000) g")
+        work(
+            dsn, "create table wal_maker as select g, md5(g::text) from generate_series(1, 20000) g"
+        )
         found = run_rule(snapshot(dsn), "server.replication_slot", max_retained_bytes=1024**2)
     finally:
         work(dsn, "select pg_drop_replication_slot('lost_standby')", "drop table wal_maker")

@@ -314,3 +314,52 @@ def test_sequences_with_room_left(db: TestDatabase) -> None:
         "select nextval('fresh')",
     )
     assert run_rule(snapshot(db.dsn), "table.sequence_near_max") == []
+
+
+# -- table.bloat --------------------------------------------------------------------------
+
+
+def _holes(db: TestDatabase, *, pgstattuple: bool) -> None:
+    """20,000 rows, two of three deleted and vacuumed: the pages stay."""
+    if pgstattuple:
+        work(db.dsn, "create extension pgstattuple")
+    work(
+        db.dsn,
+        "create table holey (id int primary key, a int, b int, note text)",
+        "insert into holey select g, g % 50, g % 97, 'note ' || g from generate_series(1, 20000) g",
+        "create table packed as select * from holey",
+        "delete from holey where id % 3 <> 0",
+    )
+    work(db.dsn, "vacuum analyze holey", "vacuum analyze packed")
+
+
+def test_bloated_table_estimated_from_statistics(db: TestDatabase) -> None:
+    _holes(db, pgstattuple=False)
+    found = run_rule(snapshot(db.dsn), "table.bloat", min_bloat_bytes=0)
+    [finding] = found  # not packed
+    assert finding.object == "public.holey"
+    assert finding.evidence["method"] == "estimate"
+    assert finding.confidence == "medium"
+    pages = db.execute("select relpages from pg_class where relname = 'holey'")[0]["relpages"]
+    assert finding.evidence["relpages"] == pages
+    # a third of the rows is left: about two thirds of the pages are not needed
+    assert 0.55 <= finding.evidence["bloat_ratio"] <= 0.75
+    assert finding.fix is not None
+    assert finding.fix.endswith("VACUUM (FULL, VERBOSE, ANALYZE) public.holey;")
+
+
+def test_bloated_table_measured_with_pgstattuple(db: TestDatabase) -> None:
+    _holes(db, pgstattuple=True)
+    [finding] = run_rule(snapshot(db.dsn), "table.bloat", min_bloat_bytes=0)
+    assert finding.evidence["method"] == "pgstattuple"
+    assert finding.confidence == "high"
+    measured = db.execute("select approx_free_percent from pgstattuple_approx('holey')")
+    assert finding.evidence["approx_free_percent"] == measured[0]["approx_free_percent"]
+    assert 0.55 <= finding.evidence["bloat_ratio"] <= 0.75
+
+
+def test_packed_table_is_not_bloated(db: TestDatabase) -> None:
+    _holes(db, pgstattuple=False)
+    work(db.dsn, "vacuum full holey")
+    work(db.dsn, "analyze holey")
+    assert run_rule(snapshot(db.dsn), "table.bloat", min_bloat_bytes=0) == []

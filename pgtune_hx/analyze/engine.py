@@ -2,8 +2,8 @@
 
 ``analyze(snapshot, since=None, **thresholds)`` returns findings sorted by
 severity, then impact. With ``since`` the counters of both snapshots are
-subtracted (collect.diff) and rules that look at activity see the interval,
-not the whole life of the statistics.
+subtracted (analyze.interval, on top of collect.diff) and rules that look at
+activity see the interval, not the whole life of the statistics.
 
 Threshold overrides are keyword arguments: a plain name (``min_size_bytes``)
 applies to every rule that has that threshold; ``"<rule id>:<name>"`` applies
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pgtune_hx.analyze.common import seconds_between, setting_base
 from pgtune_hx.analyze.findings import Finding, Severity
-from pgtune_hx.analyze.interval import deltas
+from pgtune_hx.analyze.interval import Interval
 from pgtune_hx.analyze.registry import Rule, select_rules
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.errors import UsageError
@@ -37,7 +37,6 @@ class Context:
     since: Snapshot | None = None
     rule: Rule | None = None
     notes: list[str] = field(default_factory=list)
-    _delta_cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cache(self, key: str, build: Callable[[], T]) -> T:
@@ -47,12 +46,15 @@ class Context:
         result: T = self._cache[key]
         return result
 
+    @cached_property
+    def interval(self) -> Interval | None:
+        """Counters over the interval (None with one snapshot)."""
+        return None if self.since is None else Interval(self.since, self.snapshot)
+
     @property
     def interval_s(self) -> float | None:
         """Seconds between the two snapshots; None with one snapshot."""
-        if self.since is None:
-            return None
-        return (self.snapshot.captured - self.since.captured).total_seconds()
+        return None if self.interval is None else self.interval.seconds
 
     @property
     def now(self) -> dt.datetime:
@@ -96,18 +98,11 @@ class Context:
         return seconds_between(reset, self.now)
 
     def counters(self, name: str) -> list[dict[str, Any]]:
-        """Rows of a section; with ``since``, counters are the interval's deltas."""
-        if self.since is None:
+        """Rows of a section; with ``since``, cumulative counters are the interval's
+        deltas, and objects whose counters cannot be compared are left out."""
+        if self.interval is None:
             return self.snapshot.rows(name)
-        return self._deltas(name)
-
-    def _deltas(self, name: str) -> list[dict[str, Any]]:
-        cached = self._delta_cache.get(name)
-        if cached is None:
-            assert self.since is not None
-            cached = deltas(self.since, self.snapshot, name)
-            self._delta_cache[name] = cached
-        return cached
+        return self.interval.rows(name)
 
     def finding(
         self,
@@ -164,6 +159,7 @@ class Analysis:
     rules_run: list[str]
     rules_skipped: dict[str, str]  # rule id -> why (a missing snapshot section)
     interval_s: float | None
+    notes: list[str] = field(default_factory=list)  # resets, restarts in the interval
 
     def counts(self) -> dict[str, int]:
         counts = {s.name: 0 for s in Severity}
@@ -183,18 +179,12 @@ def run(
     **thresholds: Any,
 ) -> Analysis:
     """Run the selected rules (all by default) and say which could not run."""
-    if since is not None and since.captured >= snapshot.captured:
-        raise UsageError(
-            f"the --since snapshot ({since.captured_at}) is not older than the snapshot "
-            f"({snapshot.captured_at})"
-        )
-    if since is not None and since.server.get("system_identifier") != snapshot.server.get(
-        "system_identifier"
-    ):
-        raise UsageError("the two snapshots come from different servers (system identifier)")
     selected = select_rules(rules)
     overrides = _split_overrides(selected, thresholds)
     ctx = Context(snapshot=snapshot, since=since)
+    if ctx.interval is not None:
+        # compare now: different servers or a reversed pair is a UsageError
+        ctx.interval.diff  # noqa: B018
     findings: list[Finding] = []
     ran: list[str] = []
     skipped: dict[str, str] = {}
@@ -209,7 +199,8 @@ def run(
         ran.append(r.id)
     ctx.rule = None
     findings.sort(key=Finding.sort_key)
-    return Analysis(findings, ran, skipped, ctx.interval_s)
+    notes = list(ctx.interval.notes) if ctx.interval is not None else []
+    return Analysis(findings, ran, skipped, ctx.interval_s, notes)
 
 
 def analyze(

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from pgtune_hx import __version__
-from pgtune_hx.collect import activity, indexes, server, statements, tables
+from pgtune_hx.collect import activity, bloat, indexes, server, statements, tables
 from pgtune_hx.collect.identity import host_facts, identity
 from pgtune_hx.collect.model import Section, Snapshot
 from pgtune_hx.collect.runner import Collector, Context, run
@@ -41,6 +41,7 @@ COLLECTORS: dict[str, tuple[Collector, tuple[str, ...]]] = {
     "database": (server.database, ("database",)),
     "tables": (tables.collect, ("tables",)),
     "indexes": (indexes.collect, ("indexes",)),
+    "bloat": (bloat.collect, ("table_bloat", "index_bloat")),
     "statements": (statements.collect, ("statements", "statements_info")),
     "settings": (server.settings, ("settings",)),
     "file_settings": (server.file_settings, ("file_settings",)),

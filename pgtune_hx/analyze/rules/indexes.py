@@ -16,6 +16,7 @@ from pgtune_hx.analyze.common import human_bytes, human_duration, num, qualified
 from pgtune_hx.analyze.engine import Context
 from pgtune_hx.analyze.findings import Finding, Severity
 from pgtune_hx.analyze.registry import rule
+from pgtune_hx.analyze.rules.tables import bloat_evidence
 
 DAY = 86400.0
 
@@ -490,4 +491,45 @@ def write_heavy_indexes(
             fix_kind="action",
             impact=writes,
             confidence="medium",
+        )
+
+
+@rule(
+    "index.bloat",
+    severity=Severity.warning,
+    title="Index holds much more space than its entries need",
+    requires=("index_bloat",),
+)
+def index_bloat(
+    ctx: Context,
+    *,
+    min_bloat_bytes: int = 100 * 1024 * 1024,
+    min_bloat_ratio: float = 0.4,
+) -> Iterator[Finding]:
+    """A btree index keeps its pages after the entries on them are deleted
+    (only completely empty pages are recycled): after mass deletes or random
+    updates of the key, it is larger and deeper than needed and caches worse.
+    Estimated from the index's reltuples and relpages and its columns' widths
+    in pg_stats; measured with pgstatindex (average leaf density against the
+    fillfactor) for the largest candidates when pgstattuple is installed.
+    Expression indexes have no estimate. REINDEX CONCURRENTLY rebuilds without
+    blocking writes.
+
+    https://www.postgresql.org/docs/current/routine-reindex.html
+    """
+    for row in ctx.snapshot.rows("index_bloat"):
+        waste = num(row.get("bloat_bytes"))
+        share = num(row.get("bloat_ratio"))
+        if waste < min_bloat_bytes or share < min_bloat_ratio:
+            continue
+        name = qualified(row.get("schemaname"), str(row.get("indexrelname")))
+        evidence = bloat_evidence(row)
+        evidence["table"] = qualified(row.get("schemaname"), str(row.get("relname")))
+        yield ctx.finding(
+            object=name,
+            evidence=evidence,
+            fix=f"REINDEX INDEX CONCURRENTLY {name};",
+            fix_kind="sql",
+            impact=waste,
+            confidence="high" if row.get("method") == "pgstattuple" else "medium",
         )

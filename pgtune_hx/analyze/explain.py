@@ -87,7 +87,8 @@ def _explain(conn: Connection, statement: str, options: list[str]) -> Plan:
     # The statement is the user's SQL, explained as given: it is the input, not a value.
     query = sql.SQL("EXPLAIN ({}) {}").format(_options(options), sql.SQL(statement))
     with translated("EXPLAIN"):
-        row = conn.execute(query).fetchone()
+        # never server-side prepared by psycopg: $n in the text are the statement's own
+        row = conn.execute(query, prepare=False).fetchone()
     return _plan_from(row)
 
 
@@ -96,10 +97,10 @@ def _prepared_generic(conn: Connection, statement: str, params: int) -> Plan:
     nulls = sql.SQL(", ").join([sql.NULL] * params)
     with translated("EXPLAIN of a generic plan"), conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        conn.execute(sql.SQL("PREPARE {} AS {}").format(name, sql.SQL(statement)))
+        conn.execute(sql.SQL("PREPARE {} AS {}").format(name, sql.SQL(statement)), prepare=False)
         try:
             row = conn.execute(
-                sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(name, nulls)
+                sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(name, nulls), prepare=False
             ).fetchone()
         finally:
             conn.execute(sql.SQL("DEALLOCATE {}").format(name))

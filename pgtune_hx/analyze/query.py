@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pglast import ast as _ast
@@ -206,6 +206,16 @@ def _expr_sql(node: Any) -> str | None:
             left = f"({left})"
         return f"{left} {_names(node.name)[-1]} {right}"
     return None
+
+
+def expression_sql(node: Any) -> str:
+    """SQL text of an expression node with its columns unqualified."""
+    text = _expr_sql(node)
+    if text is None:
+        clone = copy.deepcopy(node)
+        _Unqualify()(clone)
+        text = _deparse(clone)
+    return text
 
 
 class _Unqualify(CachedVisitor):
@@ -545,12 +555,7 @@ class _Collector:
         return None
 
     def _expression(self, node: Any, inner: ColumnHit, kind: str) -> ColumnHit:
-        text = _expr_sql(node)
-        if text is None:
-            clone = copy.deepcopy(node)
-            _Unqualify()(clone)
-            text = _deparse(clone)
-        return inner[0], ColumnExpr(inner[1].column, kind, text)
+        return inner[0], ColumnExpr(inner[1].column, kind, expression_sql(node))
 
     def operand(self, scope: _Scope | None, node: Any) -> Operand:
         if isinstance(node, ast.ParamRef):
@@ -1058,7 +1063,8 @@ def extract_facts(
     """
     stmt = parse_one(sql)
     collector = _Collector(search_path, lookup)
-    if isinstance(stmt, ast.ExplainStmt):
+    explained = isinstance(stmt, ast.ExplainStmt)
+    if explained:
         stmt = stmt.query
     FactsVisitor(collector)(stmt)
     seen: set[int] = set()
@@ -1068,7 +1074,8 @@ def extract_facts(
             continue
         seen.add(id(body))
         FactsVisitor(collector)(body)
-    return collector.build(sql, stmt)
+    facts = collector.build(sql, stmt)
+    return replace(facts, explained=True) if explained else facts
 
 
 def extract_many(

@@ -287,6 +287,7 @@ class QueryFacts:
     locking: bool = False
     modifying_cte: bool = False
     select_into: bool = False
+    explained: bool = False  # the text was EXPLAIN <statement>
     unresolved: tuple[str, ...] = field(default=())
 
     @property

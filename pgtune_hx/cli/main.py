@@ -12,7 +12,18 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, demo, explain, info, report, server, snapshot, tune
+from pgtune_hx.cli import (
+    advise,
+    analyze,
+    bench,
+    demo,
+    explain,
+    info,
+    report,
+    server,
+    snapshot,
+    tune,
+)
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -94,6 +105,7 @@ snapshot.register(app)
 analyze.register(app)
 tune.register(app)
 explain.register(app)
+advise.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

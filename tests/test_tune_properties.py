@@ -121,7 +121,8 @@ def test_values_in_bounds_and_budget_holds(
     inputs = inputs_for(ram, cpus, workload, storage, major, db_size)
     rec = recommend(inputs)
     table, _ = load_bundled(major)
-    assert rec.skipped == []
+    # only a build without lz4 and zstd (the embedded PG 18) skips anything
+    assert all(s.startswith("wal_compression:") for s in rec.skipped), rec.skipped
     for change in rec.settings:
         assert_in_bounds(change, table)
         assert change.restart == (table.settings[change.name].context == "postmaster")

@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from pgtune_hx import tune
+from pgtune_hx.collect import load, save
 from pgtune_hx.collect.snapshot import collect_snapshot
 from pgtune_hx.db import connect
 from pgtune_hx.embedded import SYSTEM_PG15, EmbeddedServer
@@ -364,3 +365,17 @@ def test_tune_on_the_embedded_server_shows_budget_diff_and_evidence(pg: PgTarget
     assert "memory budget" in text and "holds" in text
     assert "evidence from the server's statistics" in text
     assert f"PostgreSQL {pg.major}" in text and "reason" in text
+
+
+def test_a_saved_snapshot_tunes_like_the_live_server(pg: PgTarget, tmp_path: Path) -> None:
+    request = tune.Request(memory=8 * GB, cpus=4, storage=Storage.ssd, workload=Workload.oltp)
+    with connect(pg.admin_dsn) as conn:
+        snapshot = collect_snapshot(conn, list(SECTIONS))
+    path = save(snapshot, tmp_path / "server.json.gz")
+    from_file = tune.from_snapshot(load(path), request)
+    direct = tune.from_snapshot(snapshot, request)
+    assert from_file.to_dict() == direct.to_dict()
+    assert from_file.target.startswith(f"PostgreSQL {pg.major}")
+    result = cli("tune", "--snapshot", str(path), "--workload", "oltp", "--apply")
+    assert result.returncode == UsageError.exit_code
+    assert "not a snapshot" in result.stderr

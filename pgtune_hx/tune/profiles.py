@@ -57,6 +57,7 @@ DEFAULT_SHARED_BUFFERS = 128 * MB  # initdb's value; a small database is no reas
 # -- other constants -----------------------------------------------------------------
 
 DEFAULT_MAX_WORKER_PROCESSES = 8  # never recommend fewer than the default
+DEFAULT_GATHER = 2  # max_parallel_workers_per_gather's default
 WORKER_HEADROOM = 4  # background workers beside parallel query: logical replication, extensions
 AUTOVACUUM_WORKERS_MIN = 3  # the default
 AUTOVACUUM_WORKERS_MAX = 10
@@ -364,7 +365,8 @@ def _wal_compression(ctx: Context) -> str:
     return "lz4"
 
 
-WAL_COMPRESSION_PREFERENCE = ("lz4", "zstd", "pglz")
+# pglz is left out on purpose: it costs more CPU than it saves on most systems
+WAL_COMPRESSION_PREFERENCE = ("lz4", "zstd")
 
 
 def _io_workers(ctx: Context) -> int:
@@ -394,6 +396,9 @@ def _max_worker_processes(ctx: Context) -> int:
 
 def _gather(ctx: Context) -> int:
     share = math.floor(ctx.inputs.cpus * ctx.profile.gather_per_cpu)
+    if ctx.profile.parallel_workers_per_cpu >= 1:
+        # profiles with analytic queries never go below the default without evidence
+        share = max(DEFAULT_GATHER, share)
     return max(0, min(ctx.profile.gather_cap, share, ctx.plan.max_parallel_workers))
 
 
@@ -499,8 +504,8 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "wal_compression",
         "enum",
-        "lz4 (else zstd, else pglz, whichever the server was built with): smaller "
-        "full-page images for little CPU",
+        "lz4 (else zstd, whichever the server was built with; never pglz, which costs "
+        "more CPU than it saves): smaller full-page images for little CPU",
         _wal_compression,
         group="wal",
     ),
@@ -579,8 +584,8 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "max_parallel_workers_per_gather",
         "int",
-        "floor(CPUs x share) (dw 0.5, others 0.25), capped (web/oltp 2, mixed/vector 4, "
-        "dw 16) and by max_parallel_workers",
+        "floor(CPUs x share) (dw 0.5, others 0.25; dw/mixed/vector never below the default "
+        "2), capped (web/oltp 2, mixed/vector 4, dw 16) and by max_parallel_workers",
         _gather,
         group="parallel",
     ),

@@ -244,6 +244,7 @@ def _enum_choice(proposal: Proposal, bounds: SettingBounds) -> tuple[str | None,
         for option in WAL_COMPRESSION_PREFERENCE:
             if option in allowed:
                 return option, f"{wanted} is not available in this build; {option} chosen"
+        return None, "this build has neither lz4 nor zstd (pglz costs more CPU than it saves)"
     return None, f"{wanted} is not accepted here (accepted: {', '.join(allowed)})"
 
 

@@ -47,6 +47,7 @@ def fixture_inputs(version: str, *, anonymized: bool = False) -> ReportInputs:
         suggestions=assessment["suggestions"],
         plan_findings=assessment["plan_findings"],
         tuning=assessment["tuning"],
+        advice_notes=assessment.get("advice_notes") or [],
         missing=assessment["missing"],
         sources=["before.json.gz", "after.json.gz"],
         anonymized=anonymized,

@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pgtune_hx.advise import workload as advisor_workload
+from pgtune_hx.advise.advisor import advise, methods_for
+from pgtune_hx.advise.catalog import Catalog
+from pgtune_hx.advise.model import Advice
 from pgtune_hx.analyze.engine import analyze
 from pgtune_hx.analyze.explain import explain
 from pgtune_hx.analyze.plan_findings import plan_findings
@@ -35,6 +39,9 @@ class Assessment:
     plan_findings: dict[str, list[dict[str, Any]]] | None = None
     tuning: dict[str, Any] | None = None
     missing: dict[str, str] = field(default_factory=dict)
+    # the advisor's own result (for --apply), not part of the JSON
+    advice: Advice | None = None
+    advice_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +50,7 @@ class Assessment:
             "plan_findings": self.plan_findings,
             "tuning": self.tuning,
             "missing": self.missing,
+            "advice_notes": self.advice_notes,
         }
 
 
@@ -51,20 +59,34 @@ def assess(
     since: Snapshot | None = None,
     conn: Connection | None = None,
     thresholds: dict[str, Any] | None = None,
+    *,
+    allow_writes: bool = False,
 ) -> Assessment:
     """Run the analyzer (always), and the other producers where they can run.
 
     ``conn`` is a guarded, read-only connection to the database the snapshot was
     taken from; without it the parts that need the live server are skipped.
     ``thresholds`` override the analyzer's rule thresholds (see docs/rules/).
+    ``allow_writes`` lets the index advisor verify candidates by building them in
+    transactions that are rolled back (only for a writable ``conn``; see advise).
     """
     result = Assessment()
     result.findings = [f.to_dict() for f in analyze(snapshot, since, **(thresholds or {}))]
     if conn is None:
         result.missing["plans"] = "plans need a live connection (--dsn)"
+        result.missing["advisor"] = "the index advisor needs a live connection (--dsn)"
     else:
         result.plan_findings = top_statement_plans(conn, snapshot, since, result.missing)
-    result.missing["advisor"] = "the index advisor is not available in this build"
+        try:
+            catalog = Catalog(conn)
+            workload = advisor_workload.from_statements(conn, catalog)
+            advice = advise(conn, catalog, workload, methods_for(conn, allow_writes=allow_writes))
+        except PgtuneError as exc:
+            result.missing["advisor"] = str(exc)
+        else:
+            result.advice = advice
+            result.suggestions = [s.to_dict() for s in advice.suggestions]
+            result.advice_notes = [f"verification: {advice.method}", *advice.notes]
     try:
         result.tuning = from_snapshot(snapshot, Request()).to_dict()
     except PgtuneError as exc:

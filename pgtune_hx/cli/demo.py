@@ -127,6 +127,7 @@ def demo(
         suggestions=found.suggestions,
         plan_findings=found.plan_findings,
         tuning=found.tuning,
+        advice_notes=found.advice_notes,
         demo=result.report_dict(),
         missing=found.missing,
         title=f"pgtune_hx demo: {result.dbname} ({rows:,} usage logs)",

@@ -95,6 +95,7 @@ def report(
         suggestions=assessment.suggestions,
         plan_findings=assessment.plan_findings,
         tuning=assessment.tuning,
+        advice_notes=assessment.advice_notes,
         missing=assessment.missing,
         title=title,
         sources=sources,

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgtune_hx.advise.apply import apply as advisor_apply
+from pgtune_hx.advise.model import Advice
 from pgtune_hx.assess import Assessment, assess
 from pgtune_hx.collect.model import Snapshot
 from pgtune_hx.collect.snapshot import collect_snapshot
@@ -46,6 +48,7 @@ SEED = 7
 # an index unused. The report lists these next to the numbers.
 DEMO_THRESHOLDS: dict[str, Any] = {"max_idle_s": 10.0, "min_stats_age_days": 0.0}
 # generous: loading a million rows on a busy 2-core machine takes a while
+ADVISE_GUARD = Guard(read_only=False, statement_timeout_ms=120_000, lock_timeout_ms=10_000)
 LOAD_GUARD = Guard(
     read_only=False,
     statement_timeout_ms=900_000,
@@ -218,10 +221,9 @@ def _workload(
     )
 
 
-def apply_suggestions(dsn: str, suggestions: list[dict[str, Any]]) -> list[AppliedIndex]:
-    """Create the advised indexes one at a time (CONCURRENTLY, as advised), then
-    refresh the statistics of their tables."""
-    applied = []
+def apply_advice(dsn: str, advice: Advice, progress: Progress) -> list[AppliedIndex]:
+    """Create the advised indexes with the advisor's own apply (CONCURRENTLY, one at
+    a time, an INVALID leftover dropped), then refresh their tables' statistics."""
     guard = Guard(
         read_only=False,
         statement_timeout_ms=900_000,
@@ -229,26 +231,15 @@ def apply_suggestions(dsn: str, suggestions: list[dict[str, Any]]) -> list[Appli
         application_name="pgtune_demo-apply",
     )
     with connect(dsn, guard) as conn:
-        for suggestion in suggestions:
-            statement = str(suggestion.get("create_sql") or "").strip().rstrip(";")
-            if not statement:
-                continue
-            started = time.perf_counter()
-            try:
-                with translated("creating an advised index"):
-                    conn.execute(statement.encode())
-                outcome = "created"
-            except UsageError:
-                raise
-            except Exception as exc:  # reported in the table, the demo goes on
-                outcome = f"failed: {exc}"
-            applied.append(AppliedIndex(statement, outcome, time.perf_counter() - started))
-        tables = sorted({str(s.get("table")) for s in suggestions if s.get("table")})
-        for table in tables:
-            parts = table.split(".")
-            with translated(f"analyzing {table}"):
-                conn.execute(sql.SQL("analyze {}").format(sql.Identifier(*parts)))
-    return applied
+        done = advisor_apply(conn, list(advice.suggestions), progress=progress.step)
+        tables = sorted({(s.index.schema, s.index.table) for s in advice.suggestions})
+        for schema, table in tables:
+            with translated(f"analyzing {schema}.{table}"):
+                conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
+    return [
+        AppliedIndex(a.create_sql, "created" if a.ok else f"failed: {a.error}", a.seconds)
+        for a in done
+    ]
 
 
 def run_demo(admin_dsn: str, options: DemoOptions, progress: Progress | None = None) -> DemoResult:
@@ -300,9 +291,15 @@ def _run(result: DemoResult, admin_dsn: str, progress: Progress) -> None:
             detail.append("an idle transaction and a session waiting on its row lock were live")
     waiter.join()  # released by the idle transaction's rollback
     with _timed(result, progress, "analyze, advise, tune") as detail:
-        with connect(dsn) as conn:
+        # writable: the advisor may verify candidates by building them in transactions
+        # that are rolled back (the demo database is ours)
+        with connect(dsn, ADVISE_GUARD) as conn:
             result.assessment = assess(
-                result.after_snapshot, result.before_snapshot, conn, DEMO_THRESHOLDS
+                result.after_snapshot,
+                result.before_snapshot,
+                conn,
+                DEMO_THRESHOLDS,
+                allow_writes=True,
             )
         found = result.assessment
         detail.append(
@@ -316,18 +313,18 @@ def _run(result: DemoResult, admin_dsn: str, progress: Progress) -> None:
 
 def _apply_and_rerun(result: DemoResult, progress: Progress, plan: list[Any]) -> None:
     assert result.assessment is not None
-    suggestions = result.assessment.suggestions
-    if suggestions is None:
+    advice = result.assessment.advice
+    if advice is None:
         reason = result.assessment.missing.get("advisor", "the index advisor did not run")
         result.notes.append(f"--apply: nothing applied and no second run: {reason}.")
         return
-    if not suggestions:
+    if not advice.suggestions:
         result.notes.append("--apply: the advisor suggested no index; no second run.")
         return
-    with _timed(result, progress, "apply index advice", len(suggestions)) as detail:
-        result.applied = apply_suggestions(result.dsn, suggestions)
+    with _timed(result, progress, "apply index advice") as detail:
+        result.applied = apply_advice(result.dsn, advice, progress)
         created = sum(1 for a in result.applied if a.result == "created")
-        detail.append(f"{created} of {len(suggestions)} indexes created, tables analyzed")
+        detail.append(f"{created} of {len(result.applied)} indexes created, tables analyzed")
     with IdleTransaction(result.dsn, HELD_KEY_ID):
         with _timed(result, progress, "workload again", len(plan)) as detail:
             result.after = _workload(result, progress, "after", plan)

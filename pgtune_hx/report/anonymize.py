@@ -397,6 +397,7 @@ def anonymize_inputs(inputs: ReportInputs, key: bytes | None = None) -> ReportIn
         },
         tuning=None if inputs.tuning is None else anon.row(inputs.tuning, ("name", "unit")),
         demo=None if inputs.demo is None else anon.row(inputs.demo),
+        advice_notes=[anon.text(n) for n in inputs.advice_notes],
         missing={k: anon.text(v) for k, v in inputs.missing.items()},
         title=None if inputs.title is None else anon.text(inputs.title),
         sources=[f"source {i + 1}" for i in range(len(inputs.sources))],

@@ -24,6 +24,7 @@ class ReportInputs:
     # normalized statement text or queryid -> plan findings of that statement
     plan_findings: dict[str, list[dict[str, Any]]] | None = None
     tuning: dict[str, Any] | None = None
+    advice_notes: list[str] = field(default_factory=list)
     demo: dict[str, Any] | None = None
     # producers that did not run, and why ("index advisor": "HypoPG missing ...")
     missing: dict[str, str] = field(default_factory=dict)

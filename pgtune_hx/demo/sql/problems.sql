@@ -5,8 +5,8 @@
 analyze;
 
 -- step: session churn without autovacuum (bloat)
-update sessions.web_sessions set last_seen_at = last_seen_at + interval '1 second';
-update sessions.web_sessions set last_seen_at = last_seen_at + interval '1 second',
+update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval;
+update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval,
     data = data || '{"seen": 2}';
-update sessions.web_sessions set last_seen_at = last_seen_at + interval '1 second',
+update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval,
     data = data || '{"seen": 3}';

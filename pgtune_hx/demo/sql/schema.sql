@@ -2,6 +2,8 @@
 -- Each "-- step:" block runs as one progress step; "[vector]" steps need pgvector.
 -- Parameters: %(rows)s usage log rows; the other counts are derived from it in
 -- pgtune_hx/demo/schema.py (Scale) so the shape stays the same at any size.
+-- Intervals are written '1 day'::interval: pg_stat_statements turns interval '1 day'
+-- into interval $1, which no longer parses, and tools that plan its texts trip on it.
 
 -- step: schemas
 create schema gateway;
@@ -18,7 +20,7 @@ create table gateway.teams (
 );
 insert into gateway.teams
 select g, 'team-' || g, (array['free', 'pro', 'enterprise'])[1 + g %% 3],
-       now() - interval '400 days' + g * interval '1 hour'
+       now() - '400 days'::interval + g * '1 hour'::interval
 from generate_series(1, %(teams)s) g;
 create table gateway.virtual_keys (
     id bigint primary key,
@@ -32,8 +34,8 @@ create table gateway.virtual_keys (
 insert into gateway.virtual_keys
 select g, 1 + (g * 7919) %% %(teams)s, md5('key-' || g), 'key ' || g,
        array['gpt-4o', 'claude-sonnet'],
-       now() - interval '300 days' + g * interval '10 minutes',
-       case when g %% 20 = 0 then now() - interval '3 days' end
+       now() - '300 days'::interval + g * '10 minutes'::interval,
+       case when g %% 20 = 0 then now() - '3 days'::interval end
 from generate_series(1, %(keys)s) g;
 -- planted: an exact duplicate of a single-column index
 create index virtual_keys_team_idx on gateway.virtual_keys (team_id);
@@ -75,7 +77,7 @@ select md5(g::text)::uuid, k.key_id, 1 + (k.key_id * 7919) %% %(teams)s,
        80 + (p.completion * 9) %% 4000,
        case when g %% 50 = 7 then 500 when g %% 211 = 3 then 429 else 200 end,
        case when g %% 50 = 7 then 'upstream_error' when g %% 211 = 3 then 'rate_limited' end,
-       now() - (%(rows)s - g) * (interval '30 days' / %(rows)s) - (g %% 97) * interval '1 second'
+       now() - (%(rows)s - g) * ('30 days'::interval / %(rows)s) - (g %% 97) * '1 second'::interval
 from generate_series(1, %(rows)s) g
 cross join lateral (
     select 1 + floor(%(keys)s * power(random(), 4))::bigint as key_id
@@ -113,9 +115,9 @@ create table workflow.executions (
 );
 insert into workflow.executions (workflow_id, status, started_at, finished_at, data)
 select w, s.status,
-       now() - (%(executions)s - g) * (interval '14 days' / %(executions)s),
+       now() - (%(executions)s - g) * ('14 days'::interval / %(executions)s),
        case when s.status <> 'running'
-            then now() - (%(executions)s - g) * (interval '14 days' / %(executions)s) + (g %% 600) * interval '1 second' end,
+            then now() - (%(executions)s - g) * ('14 days'::interval / %(executions)s) + (g %% 600) * '1 second'::interval end,
        jsonb_build_object(
            'trace_id', md5('trace-' || g),
            'customer', 'cust-' || (g * 31) %% 5000,
@@ -144,8 +146,8 @@ create table sessions.web_sessions (
 insert into sessions.web_sessions
 select md5('session-' || g)::uuid, 1 + (g * 13) %% (%(sessions)s / 3 + 1),
        jsonb_build_object('theme', 'dark', 'cart', g %% 5, 'locale', 'en'),
-       now() - interval '2 days', now() - (g %% 3600) * interval '1 second',
-       now() + interval '1 day'
+       now() - '2 days'::interval, now() - (g %% 3600) * '1 second'::interval,
+       now() + '1 day'::interval
 from generate_series(1, %(sessions)s) g;
 
 -- step: RAG store: documents
@@ -158,7 +160,7 @@ create table rag.documents (
 );
 insert into rag.documents
 select g, 1 + g %% 20, 'document ' || g, 'https://docs.example.internal/' || g,
-       now() - g * interval '1 hour'
+       now() - g * '1 hour'::interval
 from generate_series(1, %(documents)s) g;
 
 -- step: RAG store: 384-dimension chunks [vector]

@@ -17,6 +17,7 @@ from pgtune_hx.report.cells import (
 from pgtune_hx.report.context import ReportContext
 from pgtune_hx.report.model import (
     Block,
+    Cell,
     Column,
     Notes,
     Section,
@@ -38,7 +39,7 @@ def section(ctx: ReportContext) -> Section:
             anchor=ctx.anchor,
         )
     )
-    blocks.append(_suggestions(ctx))
+    blocks += _suggestions(ctx)
     error = ctx.section_error("indexes")
     if error:
         blocks.append(Notes("indexes-missing", "Not collected", [error]))
@@ -78,47 +79,67 @@ def section(ctx: ReportContext) -> Section:
     return Section("indexes", "Indexes", summary, blocks)
 
 
-def _suggestions(ctx: ReportContext) -> Block:
-    suggestions = ctx.inputs.suggestions
-    columns = [
-        Column("table"),
-        Column("index"),
-        Column("method"),
-        Column("verified by"),
-        Column("cost before", True),
-        Column("cost after", True),
-        Column("estimated size", True),
-        Column("statements helped", True),
+SUGGESTION_COLUMNS = [
+    Column("table"),
+    Column("index"),
+    Column("kind"),
+    Column(
+        "verified by",
+        help="hypopg: what-if plans; real-index-rollback: built and "
+        "rolled back; estimate: pg_stats selectivity, unverified",
+    ),
+    Column("plan cost before", True, "summed over the statements it helps"),
+    Column("plan cost after", True),
+    Column("size", True, "estimated size of the index"),
+    Column("saves", True, "execution time it saves over the workload's window"),
+    Column("write cost", True, "time it adds to the table's writes over the same window"),
+    Column("statements it helps"),
+]
+
+
+def _suggestion_row(s: dict[str, Any]) -> list[Cell]:
+    queries = [q for q in s.get("queries") or [] if isinstance(q, dict)]
+    helped = "\n".join(
+        f"{_cost(q.get('cost_before'))} -> {_cost(q.get('cost_after'))}: "
+        + " ".join(text(q.get("query")).split())
+        for q in queries
+    )
+    summary = f"{len(queries)} statement{'s' if len(queries) != 1 else ''}"
+    return [
+        text_cell(s.get("table"), "code"),
+        sql_cell(s.get("create_sql"), 200),
+        text_cell(s.get("kind") or s.get("method")),
+        text_cell(s.get("verified_by")),
+        num_cell(s.get("cost_before"), _cost),
+        num_cell(s.get("cost_after"), _cost),
+        num_cell(s.get("size_bytes"), fmt.size),
+        num_cell(s.get("benefit_ms"), fmt.millis),
+        num_cell(s.get("write_penalty_ms"), fmt.millis),
+        Cell(summary, float(len(queries)), detail=helped or None),
     ]
+
+
+def _suggestions(ctx: ReportContext) -> list[Block]:
+    suggestions = ctx.inputs.suggestions
+    title = "Suggested indexes (the index advisor)"
     if suggestions is None:
         reason = ctx.inputs.missing.get("advisor", "not run")
-        return Table(
+        empty = f"The index advisor did not run: {reason}."
+        return [Table("indexes-suggested", title, SUGGESTION_COLUMNS, [], empty)]
+    blocks: list[Block] = [
+        Table(
             "indexes-suggested",
-            "Suggested indexes",
-            columns,
-            [],
-            f"The index advisor did not run: {reason}.",
+            title,
+            SUGGESTION_COLUMNS,
+            [_suggestion_row(s) for s in suggestions],
+            "The index advisor has no suggestion for this workload.",
         )
-    rows = [
-        [
-            text_cell(s.get("table"), "code"),
-            sql_cell(s.get("create_sql"), 200),
-            text_cell(s.get("method")),
-            text_cell(s.get("verified_by")),
-            num_cell(s.get("cost_before"), _cost),
-            num_cell(s.get("cost_after"), _cost),
-            num_cell(s.get("size_bytes") or s.get("estimated_size_bytes"), fmt.size),
-            num_cell(len(s.get("queries") or [])),
-        ]
-        for s in suggestions
     ]
-    return Table(
-        "indexes-suggested",
-        "Suggested indexes",
-        columns,
-        rows,
-        "The index advisor has no suggestion for this workload.",
-    )
+    if ctx.inputs.advice_notes:
+        blocks.append(
+            Notes("indexes-advice-notes", "Index advisor notes", list(ctx.inputs.advice_notes))
+        )
+    return blocks
 
 
 def _index_kind(r: dict[str, Any]) -> str:

@@ -80,18 +80,35 @@ def assess(
         try:
             catalog = Catalog(conn)
             workload = advisor_workload.from_statements(conn, catalog)
+            unplannable = _drop_unplannable(conn, workload)
             advice = advise(conn, catalog, workload, methods_for(conn, allow_writes=allow_writes))
         except PgtuneError as exc:
             result.missing["advisor"] = str(exc)
         else:
             result.advice = advice
             result.suggestions = [s.to_dict() for s in advice.suggestions]
-            result.advice_notes = [f"verification: {advice.method}", *advice.notes]
+            result.advice_notes = [f"verification: {advice.method}", *advice.notes, *unplannable]
     try:
         result.tuning = from_snapshot(snapshot, Request()).to_dict()
     except PgtuneError as exc:
         result.missing["tuner"] = str(exc)
     return result
+
+
+def _drop_unplannable(conn: Connection, workload: advisor_workload.Workload) -> list[str]:
+    """Leave out statements the server cannot plan from their normalized text (say,
+    ``interval $1`` that pg_stat_statements made of ``interval '1 day'``), so that
+    one of them does not stop the advice for all the others."""
+    kept, notes = [], []
+    for query in workload.queries:
+        try:
+            explain(conn, query.sql)
+        except PgtuneError as exc:
+            notes.append(f"left out {query.id}: the server cannot plan its text ({exc})")
+        else:
+            kept.append(query)
+    workload.queries = kept
+    return notes
 
 
 def top_statements(snapshot: Snapshot, since: Snapshot | None, limit: int) -> list[dict[str, Any]]:

@@ -76,6 +76,9 @@ def run_steps(
 ) -> None:
     """Run each block's statements in order; ``on_step`` hears each block's name first."""
     params = scale.params()
+    # setting up is not the workload: keep it out of pg_stat_statements
+    with translated("pausing statement tracking for the setup session"):
+        conn.execute("set pg_stat_statements.track = 'none'")
     for step in steps:
         if on_step is not None:
             on_step(step.name)

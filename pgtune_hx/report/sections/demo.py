@@ -1,4 +1,5 @@
-"""The demo section."""
+"""The demo's own section: its phases, the workload timings measured before
+and (with --apply) after the index advice, and how they were measured."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The findings section."""
+"""Every finding of the analyzer, grouped by severity, each with its evidence and
+fix; other sections link to these cards."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The indexes section."""
+"""Indexes: those the analyzer flagged (unused, duplicate ...), those the index
+advisor suggests with the plans that back them, and all of them with sizes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The locks section."""
+"""Locks and long transactions: sessions inside a transaction or running, the
+blocking graph with its root blockers, lock counts and prepared transactions."""
 
 from __future__ import annotations
 

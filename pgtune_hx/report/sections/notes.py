@@ -1,4 +1,5 @@
-"""The notes section."""
+"""Host and collector notes: what the host detection said, producers that did not
+run, each section's rows, time and error, and the objects the collectors skipped."""
 
 from __future__ import annotations
 

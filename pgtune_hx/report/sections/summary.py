@@ -1,4 +1,5 @@
-"""The summary section."""
+"""The summary: server and host, health at a glance (counts and sizes from the
+snapshot, severities from the analyzer) and the top findings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The tables section."""
+"""Tables: sizes (a chart of the largest), live and dead tuples, vacuum and
+analyze recency, scans, and the analyzer's table findings."""
 
 from __future__ import annotations
 

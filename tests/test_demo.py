@@ -48,7 +48,7 @@ def demo_run(
             str(pg18_server.base_dir),
             "demo",
             "--rows",
-            "20000",
+            "60000",
             "--operations",
             "400",
             "--apply",
@@ -85,6 +85,13 @@ def test_demo_writes_a_populated_report(
     assert counts["settings-current"] > 0
     assert counts["comparison-database"] > 0
     assert counts["demo-workload"] >= 10
+    # --apply: the advisor's indexes were built and the same plan ran again
+    assert counts["indexes-suggested"] >= 1
+    assert counts["demo-applied"] == counts["indexes-suggested"]
+    assert (
+        "demo-workload-t: statement | calls | mean before | p95 before | total before | "
+        "mean after | p95 after | total after | speed-up" in shape
+    )
     for planted in (
         "f-index-duplicate-workflow-executions-workflow-id-idx",
         "f-index-duplicate-gateway-ix-virtual-keys-team",

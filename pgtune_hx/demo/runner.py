@@ -358,6 +358,8 @@ def _measurement_notes(result: DemoResult) -> list[str]:
         "over the Unix socket included); wall time covers the whole run.",
         "Both runs start with the data in the cache (just loaded, or just indexed) and with "
         "the same idle transaction held open.",
+        "Statements no new index serves can change too: in the first run they share the "
+        "CPUs with the sequential scans the indexes later replace.",
         "Analyzer thresholds the demo changes to fit its short run: "
         + ", ".join(f"{k} = {v}" for k, v in sorted(DEMO_THRESHOLDS.items()))
         + ".",

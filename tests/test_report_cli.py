@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from pgtune_hx.errors import InvalidInputFile, UsageError
+from tests.helpers.servers import TestDatabase
+from tests.helpers.stats import flush
 from tests.test_cli_errors import assert_one_line_error, cli
 from tests.test_report_golden import GOLDEN
 
@@ -67,3 +69,23 @@ def test_corrupt_snapshot_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(gzip.compress(b'{"format": "something else"}'))
     result = cli("report", "-s", str(bad), "-o", str(tmp_path / "x.html"))
     assert_one_line_error(result, InvalidInputFile.exit_code, "not a pgtune_hx snapshot")
+
+
+def test_live_report_of_a_real_database(db: TestDatabase, tmp_path: Path) -> None:
+    """--dsn: a snapshot now, the analyzer, plans, advisor and tuner on it; read-only."""
+    with db.admin() as conn:
+        conn.execute("create table t (id int primary key, v int)")
+        conn.execute("insert into t select g, g % 7 from generate_series(1, 20000) g")
+        for _ in range(5):
+            conn.execute("select count(*) from t where v = %s", [3])
+        flush(conn)
+    out = tmp_path / "live.html"
+    result = cli("--dsn", db.dsn, "report", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert "select count(*) from t where v = $1" in html
+    assert f"PostgreSQL {db.major}" in html
+    with db.admin() as conn:
+        indexes = conn.execute("select count(*) as n from pg_indexes where tablename = 't'")
+        row = indexes.fetchone()
+    assert row is not None and row["n"] == 1  # the advisor only advised: the pkey alone

@@ -85,3 +85,14 @@ def test_without_pg_stat_statements(db: TestDatabase) -> None:
     assert "pg_stat_statements is not installed" in statements.error
     assert snap.section("statements_info").error == statements.error
     assert snap.has("tables") and snap.has("database") and snap.has("settings")
+
+
+def test_password_literals_never_reach_the_snapshot(db: TestDatabase, role: str) -> None:
+    """pg_stat_statements keeps utility statements verbatim, passwords included."""
+    secret = f"pw-{uuid.uuid4().hex[:12]}"
+    db.execute(f"alter role {role} password '{secret}'")
+    with connect(db.dsn) as conn:
+        snap = collect_snapshot(conn, ["statements"])
+    texts = [r["query"] for r in snap.rows("statements")]
+    assert not any(secret in t for t in texts)
+    assert any(f"alter role {role} password '****'" in t for t in texts)

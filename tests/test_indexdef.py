@@ -81,3 +81,57 @@ def test_parsed_against_the_server(db: TestDatabase) -> None:
     assert cover["include"] == ["body"]
     assert cover["predicate"] == "at IS NOT NULL"
     assert all(r["parse_error"] is None for r in rows.values())
+
+
+def test_rebuilt_definitions_match_pg_get_indexdef(db: TestDatabase) -> None:
+    """Plain indexes are printed from the catalogs; the text must be pg_get_indexdef's."""
+    with db.admin() as conn:
+        conn.execute("create schema other")
+        conn.execute(
+            'create table other."Mixed Case" (id int, "Select" text, v varchar(20), '
+            "c char(3), tags int[], n numeric, at timestamptz)"
+        )
+        statements = [
+            'create index plain on other."Mixed Case" (id)',
+            'create index multi on other."Mixed Case" (id, "Select" desc)',
+            'create index nulls on other."Mixed Case" (id nulls first, n desc nulls last)',
+            'create index desc_first on other."Mixed Case" (n desc nulls first)',
+            'create index coll on other."Mixed Case" ("Select" collate "C")',
+            'create index pattern on other."Mixed Case" ("Select" text_pattern_ops)',
+            'create index vpattern on other."Mixed Case" (v varchar_pattern_ops)',
+            'create index vdefault on other."Mixed Case" (v)',
+            'create index chars on other."Mixed Case" (c)',
+            'create index explicit_default on other."Mixed Case" (id int4_ops)',
+            'create unique index covering on other."Mixed Case" (id) include ("Select", v)',
+            'create index filled on other."Mixed Case" (id) with (fillfactor = 70, '
+            "deduplicate_items = off)",
+            'create index hashed on other."Mixed Case" using hash (v)',
+            'create index arr on other."Mixed Case" using gin (tags)',
+            'create index ranges on other."Mixed Case" using brin (at) with (pages_per_range = 8)',
+        ]
+        if db.major >= 15:
+            statements.append(
+                'create unique index nnd on other."Mixed Case" (n) nulls not distinct'
+            )
+        for statement in statements:
+            conn.execute(statement.encode())
+        expected = {
+            r["relname"]: r["def"]
+            for r in conn.execute(
+                "select c.relname, pg_get_indexdef(c.oid) as def from pg_index x "
+                "join pg_class c on c.oid = x.indexrelid where x.indrelid = "
+                "'other.\"Mixed Case\"'::regclass"
+            ).fetchall()
+        }
+    with connect(db.dsn) as conn:
+        snap = collect_snapshot(conn, ["indexes"])
+    rows = {r["indexrelname"]: r for r in snap.rows("indexes")}
+    assert set(rows) == set(expected)
+    for name, definition in expected.items():
+        assert rows[name]["indexdef_source"] == "catalog", name
+        assert rows[name]["indexdef"] == definition, name
+        assert rows[name]["parse_error"] is None, name
+    assert rows["coll"]["collations"] == ["C"]
+    assert rows["pattern"]["opclasses"] == ["text_pattern_ops"]
+    assert rows["covering"]["include"] == ["Select", "v"]
+    assert rows["nulls"]["orderings"] == ["NULLS FIRST", "DESC NULLS LAST"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import string
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
@@ -27,6 +27,8 @@ def test_conninfo_password_is_hidden(password: str) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits, min_size=4, max_size=20))
 def test_uri_password_is_hidden(password: str) -> None:
     uri = f"postgresql://app:{password}@db:5432/x"
+    # a password such as 'post' also occurs in the scheme: not a leak
+    assume(password not in uri.replace(password, ""))
     assert password not in redact(uri)
     assert redact(uri).startswith("postgresql://app:****@db")
 

@@ -126,3 +126,34 @@ def test_json_safe_values() -> None:
     assert json_safe(dt.timedelta(seconds=90)) == 90.0
     assert json_safe(float("nan")) is None
     assert json_safe({"a": [dt.date(2026, 1, 2)]}) == {"a": ["2026-01-02"]}
+
+
+def test_version_1_files_still_load(tmp_path: Path) -> None:
+    """Version 1 stored rows as objects; version 2 stores them column-wise."""
+    v1 = {
+        "format": "pgtune_hx.snapshot",
+        "format_version": 1,
+        "captured_at": "2026-01-01T00:00:00+00:00",
+        "server": {},
+        "sections": {"tables": {"columns": ["relname"], "rows": [{"relname": "t"}]}},
+    }
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    assert load(path).rows("tables") == [{"relname": "t"}]
+    written = json.loads(save(load(path), tmp_path / "v2.json").read_text())
+    assert written["format_version"] == 2
+    assert written["sections"]["tables"]["data"] == [["t"]]
+
+
+def test_ragged_column_data_is_rejected(tmp_path: Path) -> None:
+    bad = {
+        "format": "pgtune_hx.snapshot",
+        "format_version": 2,
+        "captured_at": "2026-01-01T00:00:00+00:00",
+        "server": {},
+        "sections": {"tables": {"columns": ["a", "b"], "data": [[1, 2], [3]]}},
+    }
+    path = tmp_path / "ragged.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InvalidInputFile, match="malformed row"):
+        load(path)

@@ -54,7 +54,7 @@ def snapshot(
         with err.status("collecting...") as status:
 
             def progress(name: str, section: Section) -> None:
-                status.update(f"collecting... {name} done ({len(section.rows)} rows)")
+                status.update(f"collecting... {name} done ({section.row_count} rows)")
 
             snap = collect_snapshot(conn, wanted, progress=progress)
     path = save(snap, output)
@@ -76,7 +76,7 @@ def _summary(snap: Snapshot, path: Path) -> dict[str, Any]:
         "host_local": snap.host.get("local"),
         "sections": {
             name: {
-                "rows": len(s.rows),
+                "rows": s.row_count,
                 "elapsed_ms": round(s.elapsed_ms, 1),
                 "error": s.error,
                 "skipped": s.skipped,
@@ -109,7 +109,7 @@ def _print_summary(snap: Snapshot, path: Path) -> None:
             status = Text(f"ok, {len(section.skipped)} skipped: {section.skipped[0]}", style="cyan")
         else:
             status = Text("ok", style="green")
-        table.add_row(name, f"{len(section.rows):,}", f"{section.elapsed_ms:.0f}", status)
+        table.add_row(name, f"{section.row_count:,}", f"{section.elapsed_ms:.0f}", status)
     out.print(table)
 
 

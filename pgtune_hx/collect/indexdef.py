@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pglast
 import pglast.ast
@@ -62,6 +62,7 @@ class IndexShape:
 
 
 PARSED_COLUMNS = list(IndexShape().to_columns())
+_PARSE_ERROR = PARSED_COLUMNS.index("parse_error")
 
 
 def tail_of(indexdef: str, table_ident: str | None) -> str | None:
@@ -83,17 +84,54 @@ def parse(indexdef: str, table_ident: str | None = None) -> IndexShape:
     """Parse one definition; never raises (parse_error says what failed)."""
     tail = tail_of(indexdef, table_ident)
     if tail is not None:
-        shape = _parse_text(_PLACEHOLDER + tail)
+        shape = _tail_shape(tail, indexdef.startswith("CREATE UNIQUE INDEX"))
         if shape.parse_error is None:
-            unique = indexdef.startswith("CREATE UNIQUE INDEX")
-            return shape if shape.unique == unique else _with_unique(shape, unique)
+            return shape
     return _parse_text(indexdef)
 
 
-def _with_unique(shape: IndexShape, unique: bool) -> IndexShape:
-    data = {k: getattr(shape, k) for k in shape.__dataclass_fields__}
-    data["unique"] = unique
-    return IndexShape(**data)
+def parsed_columns(indexdef: str, table_ident: str | None = None) -> dict[str, Any]:
+    """The derived columns of one definition. The dict and the lists in it are
+    shared between indexes of the same shape: read them, never change them."""
+    tail = tail_of(indexdef, table_ident)
+    if tail is not None:
+        columns = _tail_columns(tail, indexdef.startswith("CREATE UNIQUE INDEX"))
+        if columns["parse_error"] is None:
+            return columns  # shared: read it, do not change it
+    return parse(indexdef, table_ident).to_columns()
+
+
+@functools.lru_cache(maxsize=8192)
+def _tail_shape(tail: str, unique: bool) -> IndexShape:
+    """The shape of ``... ON t <tail>``; UNIQUE lives before the tail, so it is a key."""
+    shape = _parse_text(_PLACEHOLDER + tail)
+    if shape.parse_error is None and shape.unique != unique:
+        data = {k: getattr(shape, k) for k in shape.__dataclass_fields__}
+        data["unique"] = unique
+        shape = IndexShape(**data)
+    return shape
+
+
+@functools.lru_cache(maxsize=8192)
+def _tail_columns(tail: str, unique: bool) -> dict[str, Any]:
+    return _tail_shape(tail, unique).to_columns()
+
+
+def parsed_values(indexdef: str, table_ident: str | None = None) -> tuple[Any, ...]:
+    """parsed_columns' values in PARSED_COLUMNS order (shared, read-only)."""
+    tail = tail_of(indexdef, table_ident)
+    if tail is not None:
+        values = _tail_values(tail, indexdef.startswith("CREATE UNIQUE INDEX"))
+        if values[_PARSE_ERROR] is None:
+            return values
+    columns = parse(indexdef, table_ident).to_columns()
+    return tuple(columns[c] for c in PARSED_COLUMNS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _tail_values(tail: str, unique: bool) -> tuple[Any, ...]:
+    columns = _tail_columns(tail, unique)
+    return tuple(columns[c] for c in PARSED_COLUMNS)
 
 
 def _names(nodes: list[dict[str, Any]] | None) -> str | None:
@@ -186,3 +224,112 @@ def _printed(text: str) -> tuple[list[str], str | None]:
     ]
     predicate = RawStream()(stmt.whereClause) if stmt.whereClause is not None else None
     return printed, predicate
+
+
+@dataclass(frozen=True)
+class IndexCatalog:
+    """Catalog facts for printing plain index definitions (sql/index_columns_*.sql
+    and sql/index_catalog_*.sql).
+
+    ``columns``: (table oid, attnum) -> (name, quoted name, collation oid);
+    ``opclasses``: oid (text) -> {"name": printable name, "default": bool};
+    ``collations``: oid (text) -> printable name; ``ordered``: access method ->
+    whether it orders keys."""
+
+    columns: dict[tuple[int, int], tuple[str, str, int]]
+    opclasses: dict[str, dict[str, Any]]
+    collations: dict[str, str]
+    ordered: dict[str, bool]
+
+    @classmethod
+    def from_rows(cls, column_rows: list[tuple[Any, ...]], catalog: dict[str, Any]) -> IndexCatalog:
+        """``column_rows``: (relid, attnum, attname, quoted, collation) tuples."""
+        return cls(
+            columns={(r[0], r[1]): (r[2], r[3], r[4]) for r in column_rows},
+            opclasses=catalog.get("opclasses") or {},
+            collations=catalog.get("collations") or {},
+            ordered=catalog.get("ordered") or {},
+        )
+
+    def names(self, relid: int, attnums: list[int]) -> list[str | None]:
+        """Plain column names of ``attnums`` (None where unknown, e.g. expressions)."""
+        found = (self.columns.get((relid, n)) for n in attnums)
+        return [entry[0] if entry else None for entry in found]
+
+
+def _ordering(option: int) -> str:
+    """indoption bits as pg_get_indexdef prints them (1: DESC, 2: NULLS FIRST).
+
+    >>> _ordering(3), _ordering(1), _ordering(2), _ordering(0)
+    (' DESC', ' DESC NULLS LAST', ' NULLS FIRST', '')
+    """
+    if option & 1:
+        return " DESC" if option & 2 else " DESC NULLS LAST"
+    return " NULLS FIRST" if option & 2 else ""
+
+
+class IndexFields(NamedTuple):
+    """What printing a plain index definition needs from its row."""
+
+    relid: int
+    am: str
+    relkind: str
+    indisunique: bool
+    indnullsnotdistinct: bool
+    indnkeyatts: int
+    indkey: list[int]
+    indclass: list[int]
+    indcollation: list[int]
+    indoption: list[int]
+    index_ident: str
+    table_ident: str
+    with_options: str | None
+
+
+def rebuild(row: IndexFields, catalog: IndexCatalog) -> str | None:
+    """pg_get_indexdef's text for an index on plain columns, from its pg_index arrays
+    (indkey, indclass, indcollation, indoption); None when a piece is missing."""
+    relid = row.relid
+    nkeys = row.indnkeyatts
+    ordered = catalog.ordered.get(row.am, False)
+    keys: list[str] = []
+    include: list[str] = []
+    for position, attnum in enumerate(row.indkey):
+        entry = catalog.columns.get((relid, attnum))
+        if entry is None:
+            return None  # an expression column (attnum 0) or a dropped one
+        _, quoted, column_collation = entry
+        if position >= nkeys:
+            include.append(quoted)
+            continue
+        text = quoted
+        collation = row.indcollation[position]
+        if collation and collation != column_collation:
+            name = catalog.collations.get(str(collation))
+            if name is None:
+                return None
+            text += f" COLLATE {name}"
+        opclass = catalog.opclasses.get(str(row.indclass[position]))
+        if opclass is None:
+            return None
+        if not opclass["default"]:
+            text += f" {opclass['name']}"
+        if ordered:
+            text += _ordering(row.indoption[position])
+        keys.append(text)
+    return "".join(
+        (
+            "CREATE UNIQUE INDEX " if row.indisunique else "CREATE INDEX ",
+            row.index_ident,
+            " ON ONLY " if row.relkind == "I" else " ON ",
+            row.table_ident,
+            " USING ",
+            row.am,
+            " (",
+            ", ".join(keys),
+            f") INCLUDE ({', '.join(include)}" if include else "",
+            ")",
+            " NULLS NOT DISTINCT" if row.indnullsnotdistinct else "",
+            f" WITH ({row.with_options})" if row.with_options else "",
+        )
+    )

@@ -11,8 +11,9 @@ section's ``error`` and the others carry on. pg_stat_statements and pg_locks
 are live views outside the stats snapshot; they are read within the same
 transaction, milliseconds apart.
 
-Nothing is written and no statistics are reset; JIT is off for our session
-(compiling a catalog query costs more than running it).
+Nothing is written and no statistics are reset; JIT and parallel workers are
+off for our transaction (compiling a catalog query costs more than running it,
+and a diagnostic must not take workers from the server's own queries).
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def _selected(sections: Sequence[str] | None) -> list[str]:
 
 def _begin(conn: Connection, caps_major: int) -> None:
     conn.execute("set local jit = off")
+    # catalog queries need no parallel workers; a diagnostic must not take them
+    conn.execute("set local max_parallel_workers_per_gather = 0")
     conn.execute("set local timezone = 'UTC'")
+    conn.execute("set local datestyle = 'ISO'")  # the timestamp loader relies on it
     if caps_major >= 15:
         conn.execute("set local stats_fetch_consistency = snapshot")
 
@@ -96,6 +100,8 @@ def collect_snapshot(
     ``measure_min_tuples`` rows (smaller ones cannot be far off).
     """
     chosen = _selected(sections)
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise UsageError("collect_snapshot needs an idle connection (not inside a transaction)")
     started = time.perf_counter()
     caps = probe(conn)
     ctx = Context(conn, caps, measure_min_tuples=measure_min_tuples)

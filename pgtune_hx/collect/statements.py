@@ -13,6 +13,7 @@ enters the snapshot.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pgtune_hx.collect.model import Section
 from pgtune_hx.collect.runner import Context, fetch, section
@@ -98,9 +99,16 @@ def collect(ctx: Context) -> list[Section]:
     schema, version = locate(ctx)
     release = release_of(version)
     statements = section(ctx, "statements", version=release, schema=schema)
-    for row in statements.rows:
-        if row.get("query"):
-            row["query"] = mask_secrets(row["query"])
+    query = statements.columns.index("query")
+    data: list[Any] = []
+    for values in statements.data_rows():
+        text = values[query]
+        masked = mask_secrets(text) if text else text
+        if masked != text:
+            values = list(values)
+            values[query] = masked
+        data.append(values)
+    statements = Section("statements", statements.columns, data=data, skipped=statements.skipped)
     if not ctx.caps.can_read_all_stats():
         statements.skipped.append(
             f"role {ctx.caps.role} sees only its own query texts (no pg_read_all_stats)"

@@ -11,8 +11,6 @@ with catalog figures for every table.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pgtune_hx.collect.model import Section
 from pgtune_hx.collect.runner import (
     LOCK_BLOCKING_ACCESS_SHARE,
@@ -32,7 +30,7 @@ def measured_section(ctx: Context, name: str, what: str) -> Section:
         lambda refresh: ctx.exclusive_oids(refresh=refresh),
         {"measure_min_tuples": ctx.measure_min_tuples},
     )
-    result.skipped = _skipped(ctx, result.rows, what)
+    result.skipped = _skipped(ctx, result, what)
     if not exact:
         result.skipped.append(
             "a lock appeared while collecting: nothing was measured, catalog figures only"
@@ -40,14 +38,16 @@ def measured_section(ctx: Context, name: str, what: str) -> Section:
     return result
 
 
-def _skipped(ctx: Context, rows: list[dict[str, Any]], what: str) -> list[str]:
+def _skipped(ctx: Context, result: Section, what: str) -> list[str]:
     reasons: dict[int, LockedRelation] = {}
     for lock in ctx.locked():
         if lock.mode == LOCK_BLOCKING_ACCESS_SHARE:
             reasons.setdefault(lock.oid, lock)
             reasons.setdefault(lock.owner_oid, lock)
-    notes = []
-    for row in rows:
+    notes: list[str] = []
+    if not reasons:
+        return notes  # nothing locked: the rows need not even be looked at
+    for row in result.rows:
         found = reasons.get(row.get("indexrelid") or 0) or reasons.get(row["relid"])
         if found is None:
             continue

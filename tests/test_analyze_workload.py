@@ -24,8 +24,8 @@ def test_statement_taking_most_of_the_time(db: TestDatabase) -> None:
     found = in_database(
         run_rule(after, "workload.top_total_time", before, min_total_ms=500), db.name
     )
-    [finding] = found
-    assert "pg_sleep" in finding.evidence["query"]
+    # (on a busy machine the snapshot's own catalog queries can pass 500 ms too)
+    [finding] = [f for f in found if "pg_sleep" in f.evidence["query"]]
     assert finding.evidence["calls"] == 3
     assert finding.evidence["total_exec_time_ms"] >= 900
     assert finding.evidence["share_of_total_time"] > 0.5
@@ -37,7 +37,8 @@ def test_no_statement_stands_out_in_a_light_interval(db: TestDatabase) -> None:
     before = snapshot(db.dsn)
     work(db.dsn, *["select 1"] * 20, "select count(*) from pg_class")
     after = snapshot(db.dsn)
-    assert run_rule(after, "workload.top_total_time", before, min_total_ms=500) == []
+    found = run_rule(after, "workload.top_total_time", before, min_total_ms=500)
+    assert in_database(found, db.name) == []
 
 
 def test_slow_statement_on_average(db: TestDatabase) -> None:
@@ -55,7 +56,8 @@ def test_fast_statements_are_not_slow(db: TestDatabase) -> None:
     before = snapshot(db.dsn)
     work(db.dsn, *["select 1"] * 12)
     after = snapshot(db.dsn)
-    assert run_rule(after, "workload.slow_mean_time", before, min_mean_ms=50, min_calls=10) == []
+    found = run_rule(after, "workload.slow_mean_time", before, min_mean_ms=50, min_calls=10)
+    assert in_database(found, db.name) == []
 
 
 def test_statement_spilling_to_temp_files(db: TestDatabase) -> None:
@@ -81,7 +83,8 @@ def test_enough_work_mem_means_no_spill(db: TestDatabase) -> None:
     before = snapshot(db.dsn)
     work(db.dsn, SPILL, SPILL, work_mem="64MB")
     after = snapshot(db.dsn)
-    assert run_rule(after, "workload.temp_spill", before, min_temp_bytes=1024 * 1024) == []
+    found = run_rule(after, "workload.temp_spill", before, min_temp_bytes=1024 * 1024)
+    assert in_database(found, db.name) == []
 
 
 def test_statement_reading_the_most_blocks(db: TestDatabase) -> None:
@@ -89,8 +92,8 @@ def test_statement_reading_the_most_blocks(db: TestDatabase) -> None:
     work(db.dsn, SPILL, work_mem="64kB")  # the sort reads its temporary files back
     work(db.dsn, "select count(*) from pg_class")
     after = snapshot(db.dsn)
-    [finding] = in_database(run_rule(after, "workload.top_io", before, min_blocks=100), db.name)
-    assert "generate_series" in finding.evidence["query"]
+    found = in_database(run_rule(after, "workload.top_io", before, min_blocks=100), db.name)
+    [finding] = [f for f in found if "generate_series" in f.evidence["query"]]
     assert finding.evidence["blocks_read"] >= 100
     assert finding.evidence["bytes_read"] == finding.evidence["blocks_read"] * 8192
 
@@ -101,7 +104,8 @@ def test_cached_statements_cause_no_io_finding(db: TestDatabase) -> None:
     before = snapshot(db.dsn)
     work(db.dsn, *["select count(*) from t"] * 5)
     after = snapshot(db.dsn)
-    assert run_rule(after, "workload.top_io", before, min_blocks=100) == []
+    found = run_rule(after, "workload.top_io", before, min_blocks=100)
+    assert in_database(found, db.name) == []
 
 
 def _jit_available(db: TestDatabase) -> bool:
@@ -139,3 +143,14 @@ def test_no_jit_overhead_without_jit(db: TestDatabase) -> None:
     work(db.dsn, *[SHORT] * 5, jit="off")
     after = snapshot(db.dsn)
     assert in_database(run_rule(after, "workload.jit_overhead", before), db.name) == []
+
+
+def test_cached_reads_keep_the_hit_ratio_high(db: TestDatabase) -> None:
+    work(db.dsn, "create table t as select g as id from generate_series(1, 5000) g")
+    work(db.dsn, "select count(*) from t")
+    before = snapshot(db.dsn)
+    work(db.dsn, *["select count(*) from t"] * 10)
+    after = snapshot(db.dsn)
+    current = next(r for r in after.rows("database") if r["datname"] == db.name)
+    assert current["blks_hit"] > 0
+    assert run_rule(after, "workload.cache_hit_ratio", before, min_reads=0) == []

@@ -8,6 +8,7 @@ not a plain lower-case identifier get double quotes).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from typing import Any
@@ -18,6 +19,7 @@ _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 _QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS)
 
 
+@functools.lru_cache(maxsize=65536)
 def quote_ident(name: str) -> str:
     """Quote a name like PostgreSQL's quote_ident().
 
@@ -35,6 +37,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@functools.lru_cache(maxsize=65536)
 def qualified(schema: str | None, name: str) -> str:
     """``schema.name`` with both parts quoted as needed.
 
@@ -57,7 +60,12 @@ def quote_literal(text: str) -> str:
 
 def num(value: Any, default: float = 0.0) -> float:
     """A snapshot number as float; None and junk become ``default``."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is int:  # the common cases first: rules call this a lot
+        return value  # type: ignore[no-any-return]
+    if kind is float:
+        return value if math.isfinite(value) else default
+    if value is None or kind is bool:
         return default
     try:
         result = float(value)

@@ -5,13 +5,19 @@ collectors' diff (``pgtune_hx.collect.diff``): a family it declares not
 comparable yields no rows here, and its reason becomes a note of the analysis,
 so no rule ever reads a negative or meaningless delta. Rows keep every column
 of the later snapshot; only the cumulative counters are replaced by their
-deltas. Counters the diff does not carry (JIT times, index scans, pg_stat_io)
-are subtracted here under the same verdicts.
+deltas.
+
+The diff is asked for its verdicts on copies of the snapshots without the
+per-object rows (tables, indexes, statements): its verdicts come from the
+small sections, and subtracting 10,000 tables through its general-purpose
+Counter objects would take seconds. The rows are subtracted here by the same
+rules: an object whose counters went down is left out, a new object counts
+from zero, a re-created pg_stat_statements entry counts from its re-creation.
 """
 
 from __future__ import annotations
 
-import sys
+import datetime as dt
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -23,7 +29,7 @@ from pgtune_hx.collect.diff import (
     SnapshotDiff,
     diff,
 )
-from pgtune_hx.collect.model import Snapshot
+from pgtune_hx.collect.model import Section, Snapshot
 
 # Counters of the collectors' sections that collect.diff does not subtract.
 EXTRA_TABLE_COUNTERS: tuple[str, ...] = (
@@ -55,6 +61,8 @@ EXTRA_STATEMENT_COUNTERS = (
     "jit_deform_time",
     "wal_buffers_full",
 )
+ALL_TABLE_COUNTERS = (*TABLE_COUNTERS, *EXTRA_TABLE_COUNTERS)
+ALL_STATEMENT_COUNTERS = (*STATEMENT_COUNTERS, *EXTRA_STATEMENT_COUNTERS)
 IO_COUNTERS: tuple[str, ...] = (
     *("reads", "read_bytes", "read_time", "writes", "write_bytes", "write_time"),
     *("writebacks", "writeback_time", "extends", "extend_bytes", "extend_time"),
@@ -62,34 +70,82 @@ IO_COUNTERS: tuple[str, ...] = (
 )
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
+_NUMBER = frozenset({int, float})
+UNCHANGED: dict[str, Any] = {}  # subtract()'s answer for an object with no activity
 
 
 def subtract(
     old: dict[str, Any] | None, new: dict[str, Any], names: Iterable[str]
 ) -> dict[str, Any] | None:
-    """``new`` with each named counter replaced by new - old; None when one went down.
-    Without ``old`` (the object appeared in the interval) the counters count from zero.
+    """``new`` with each named counter replaced by new - old; None when one went
+    down; UNCHANGED when none moved. Without ``old`` (the object appeared in the
+    interval) the counters count from zero.
 
     >>> subtract({"a": 1, "b": 5}, {"a": 4, "b": 5, "c": "x"}, ["a", "b"])
     {'a': 3, 'b': 0, 'c': 'x'}
     >>> subtract({"a": 9}, {"a": 4}, ["a"]) is None
     True
+    >>> subtract({"a": 4}, {"a": 4, "c": "x"}, ["a"]) is UNCHANGED
+    True
     """
-    row = dict(new)
     if old is None:
-        return row
+        return dict(new)
+    deltas: dict[str, Any] = {}
+    before = old.get
+    after = new.get
+    moved = False
     for name in names:
-        a, b = _num(old.get(name)), _num(new.get(name))
-        if a is None or b is None:
+        a: Any = before(name)
+        b: Any = after(name)
+        if type(a) not in _NUMBER or type(b) not in _NUMBER:
             continue
         if b < a:
             return None
-        row[name] = b - a
+        if b != a:
+            moved = True
+        deltas[name] = b - a
+    if not moved:
+        return UNCHANGED
+    row = dict(new)
+    row.update(deltas)
     return row
+
+
+# Large per-object sections: the diff's verdict on them depends only on the small
+# sections (resets, restarts, pg_stat_statements_info), so it is asked on copies
+# without their rows, and the rows are subtracted here, by the same per-row rules.
+PER_OBJECT = ("tables", "indexes", "statements", "table_bloat", "index_bloat")
+
+
+def _verdict_copy(snapshot: Snapshot) -> Snapshot:
+    sections = {
+        name: Section(name, list(s.columns), [] if name in PER_OBJECT else s.rows, s.error)
+        for name, s in snapshot.sections.items()
+    }
+    return Snapshot(
+        captured_at=snapshot.captured_at,
+        server=snapshot.server,
+        capabilities=snapshot.capabilities,
+        host=snapshot.host,
+        sections=sections,
+    )
+
+
+def recreated(old: dict[str, Any], new: dict[str, Any], since: dt.datetime) -> bool:
+    """A pg_stat_statements entry evicted and created again after ``since`` counts
+    from its re-creation: stats_since (17+) moved, or is newer than the first snapshot.
+
+    >>> t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    >>> recreated({"stats_since": "2025-01-01T00:00:00+00:00"},
+    ...           {"stats_since": "2025-01-02T00:00:00+00:00"}, t0)
+    True
+    """
+    after, before = new.get("stats_since"), old.get("stats_since")
+    if not after:
+        return False
+    if before and after != before:
+        return True
+    return dt.datetime.fromisoformat(str(after)) > since
 
 
 class Interval:
@@ -103,7 +159,7 @@ class Interval:
 
     @cached_property
     def diff(self) -> SnapshotDiff:
-        found = diff(self.a, self.b, top=sys.maxsize)
+        found = diff(_verdict_copy(self.a), _verdict_copy(self.b), top=0)
         self.notes.extend(e.message for e in found.events)
         return found
 
@@ -127,18 +183,13 @@ class Interval:
         family = self.diff.tables
         if not family.valid:
             return self._not_comparable("tables", family.na)
-        deltas = {r["relid"]: r for r in family.rows if r.get("na") is None}
         old = {r.get("relid"): r for r in self.a.rows("tables")}
         rows = []
         for row in self.b.rows("tables"):
-            delta = deltas.get(row.get("relid"))
-            if delta is None:
-                continue  # nothing moved, or its counters went down
-            merged = subtract(old.get(row.get("relid")), row, EXTRA_TABLE_COUNTERS)
-            if merged is None:
-                continue
-            merged.update({c: delta[c] for c in TABLE_COUNTERS if c in delta})
-            rows.append(merged)
+            merged = subtract(old.get(row.get("relid")), row, ALL_TABLE_COUNTERS)
+            # None: its counters went down (a reset); UNCHANGED: nothing happened to it
+            if merged is not None and merged is not UNCHANGED:
+                rows.append(merged)
         return rows
 
     def _indexes(self) -> list[dict[str, Any]]:
@@ -149,7 +200,7 @@ class Interval:
         rows = []
         for row in self.b.rows("indexes"):
             merged = subtract(old.get(row.get("indexrelid")), row, INDEX_COUNTERS)
-            if merged is not None:
+            if merged is not None and merged is not UNCHANGED:
                 rows.append(merged)
         return rows
 
@@ -158,21 +209,40 @@ class Interval:
         if not family.valid:
             return self._not_comparable("statements", family.na)
         keys = ("queryid", "dbid", "userid", "toplevel")
-        later = {tuple(r.get(k) for k in keys): r for r in self.b.rows("statements")}
         earlier = {tuple(r.get(k) for k in keys): r for r in self.a.rows("statements")}
+        since = self.a.captured
         rows = []
-        for delta in family.rows:
-            key = tuple(delta.get(k) for k in keys)
-            row = later.get(key)
-            if row is None:
-                continue
-            base = None if delta.get("new") else earlier.get(key)
-            merged = subtract(base, row, EXTRA_STATEMENT_COUNTERS) or dict(row)
-            merged.update({c: delta[c] for c in STATEMENT_COUNTERS if c in delta})
-            merged["mean_exec_time"] = delta.get("mean_exec_ms")
+        lost = 0
+        for row in self.b.rows("statements"):
+            old = earlier.get(tuple(row.get(k) for k in keys))
+            if (
+                old is not None
+                and old.get("calls") == row.get("calls")
+                and old.get("plans") == row.get("plans")
+                and old.get("stats_since") == row.get("stats_since")
+            ):
+                continue  # every counter moves with calls or plans: not run in the interval
+            if old is not None and recreated(old, row, since):
+                old = None
+            merged = subtract(old, row, ALL_STATEMENT_COUNTERS)
+            if merged is UNCHANGED:
+                continue  # not run in the interval
+            if merged is None:  # went down: re-created, unless a restart reloaded old counts
+                if self.diff.restarted:
+                    lost += 1
+                    continue
+                merged = dict(row)
+            calls = merged.get("calls") or 0
+            if not calls and not merged.get("total_exec_time"):
+                continue  # not run in the interval
+            merged["mean_exec_time"] = (
+                (merged.get("total_exec_time") or 0) / calls if calls else None
+            )
             rows.append(merged)
-        if family.na:
-            self.notes.append(f"statements: {family.na}")
+        if lost:
+            self.notes.append(
+                f"statements: {lost} statements lost counts at the restart and are left out"
+            )
         return rows
 
     def _database(self) -> list[dict[str, Any]]:
@@ -218,5 +288,6 @@ class Interval:
             merged = subtract(before, row, IO_COUNTERS)
             if merged is None:
                 return self._not_comparable("io", "counters went down (reset)")
-            rows.append(merged)
+            if merged is not UNCHANGED:
+                rows.append(merged)
         return rows

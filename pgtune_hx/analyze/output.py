@@ -44,6 +44,7 @@ def document(analysis: Analysis, snapshot: Snapshot, since: Snapshot | None) -> 
             {"rule_id": rule_id, "reason": reason}
             for rule_id, reason in sorted(analysis.rules_skipped.items())
         ],
+        "notes": list(analysis.notes),
         "findings": [f.to_dict() for f in analysis.findings],
     }
 
@@ -103,6 +104,10 @@ def markdown(analysis: Analysis, snapshot: Snapshot, since: Snapshot | None) -> 
         f"{len(analysis.rules_run)} rules run.",
         "",
     ]
+    if analysis.notes:
+        lines += ["Notes on the interval:", ""]
+        lines += [f"- {note}" for note in analysis.notes]
+        lines.append("")
     if analysis.rules_skipped:
         lines += ["Rules not run:", ""]
         lines += [f"- `{rid}`: {why}" for rid, why in sorted(analysis.rules_skipped.items())]

@@ -156,6 +156,8 @@ def _print_text(analysis: Analysis, snapshot: Snapshot, since: Snapshot | None) 
             parts.append(Syntax(finding.fix, lexer, word_wrap=True, theme="ansi_dark"))
         parts.append(Text(f"confidence {finding.confidence} · {finding.doc}", style="dim"))
         out.print(Panel(Group(*parts), title=title, title_align="left", border_style=style))
+    for note in analysis.notes:
+        err.print(Text(f"note: {note}", style="yellow"))
     for rule_id, reason in sorted(analysis.rules_skipped.items()):
         err.print(Text(f"not run: {rule_id} ({reason})", style="dim"))
     out.print(
@@ -218,8 +220,9 @@ def analyze(
 ) -> None:
     """Turn a snapshot into findings: evidence, severity and the exact fix.
 
-    Live (``--dsn``) or from files (``--snapshot``, plus ``--since`` for an
-    interval). The catalogue of rules and thresholds is docs/rules/index.md.
+    Live (--dsn, with --interval for a second snapshot) or from snapshot files
+    (--snapshot, with --since for the interval between two). The rules and their
+    thresholds: docs/rules/index.md.
     """
     from pgtune_hx.analyze import output
     from pgtune_hx.analyze.engine import run

@@ -75,9 +75,7 @@ class Autovacuum:
         return self.analyze_threshold + self.analyze_scale_factor * self.tuples(row)
 
 
-def autovacuum_for(ctx: Context, row: dict[str, Any]) -> Autovacuum:
-    options = reloptions(row)
-
+def _autovacuum(ctx: Context, options: dict[str, str]) -> Autovacuum:
     def pick(name: str, default: float) -> float:
         if name in options:
             return num(options[name], default)
@@ -102,6 +100,13 @@ def autovacuum_for(ctx: Context, row: dict[str, Any]) -> Autovacuum:
         cost_limit=cost_limit,
         overrides={k: v for k, v in options.items() if k.startswith("autovacuum")},
     )
+
+
+def autovacuum_for(ctx: Context, row: dict[str, Any]) -> Autovacuum:
+    """The table's autovacuum settings; tables without overrides share the server's."""
+    if not row.get("reloptions"):
+        return ctx.cache("autovacuum_defaults", lambda: _autovacuum(ctx, {}))
+    return _autovacuum(ctx, reloptions(row))
 
 
 # (at least this many rows, scale factor, threshold): autovacuum after about
@@ -197,10 +202,12 @@ def seq_scan_heavy_tables(
     """
     sizes = {r.get("relid"): r for r in ctx.snapshot.rows("tables")}
     for row in ctx.counters("tables"):
+        if (row.get("seq_scan") or 0) < max(min_seq_scans, 1):
+            continue  # cheap test first: most tables of a big schema stop here
         current = sizes.get(row.get("relid"), row)
         size = num(current.get("table_bytes"))
         seq_scans = num(row.get("seq_scan"))
-        if size < min_table_bytes or seq_scans < min_seq_scans:
+        if size < min_table_bytes or seq_scans <= 0 or seq_scans < min_seq_scans:
             continue
         seq_rows = num(row.get("seq_tup_read"))
         idx_rows = num(row.get("idx_tup_fetch"))
@@ -279,7 +286,7 @@ def dead_tuple_buildup(
     """
     holder = oldest_xmin_holder(ctx)
     for row in ctx.snapshot.rows("tables"):
-        if not _is_table(row):
+        if (row.get("n_dead_tup") or 0) < min_dead_tuples or not _is_table(row):
             continue
         dead = num(row.get("n_dead_tup"))
         share = ratio(dead, _tuples(row))
@@ -329,6 +336,10 @@ def autovacuum_falling_behind(
     rows = [r for r in ctx.snapshot.rows("tables") if _is_table(r)]
     behind: list[tuple[dict[str, Any], Autovacuum, list[str]]] = []
     for row in rows:
+        if (row.get("n_dead_tup") or 0) < min_tuples and (
+            row.get("n_ins_since_vacuum") or 0
+        ) < min_tuples:
+            continue  # cheap test first
         av = autovacuum_for(ctx, row)
         dead = num(row.get("n_dead_tup"))
         inserted = num(row.get("n_ins_since_vacuum"))
@@ -404,6 +415,8 @@ def stale_statistics(
     https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS
     """
     for row in ctx.snapshot.rows("tables"):
+        if max(row.get("n_live_tup") or 0, row.get("n_mod_since_analyze") or 0) < min_rows:
+            continue  # neither never-analyzed nor stale can hold: cheap test first
         if not _is_table(row) or row.get("relkind") == "t":
             continue
         analyzed = row.get("last_analyze") or row.get("last_autoanalyze")
@@ -470,7 +483,7 @@ def low_hot_ratio(
     for row in ctx.counters("tables"):
         updates = num(row.get("n_tup_upd"))
         hot = num(row.get("n_tup_hot_upd"))
-        if updates < min_updates:
+        if updates <= 0 or updates < min_updates:
             continue
         hot_ratio = hot / updates
         if hot_ratio >= min_hot_ratio:
@@ -558,7 +571,10 @@ def _wraparound(
             impact=used,
             severity=Severity.critical if used >= critical_fraction else Severity.warning,
         )
+    floor = warning_fraction * WRAP_LIMIT
     for row in ctx.snapshot.rows("tables"):
+        if (row.get(column) or 0) < floor:
+            continue
         age = num(row.get(column), -1)
         if age < 0:
             continue

@@ -83,13 +83,12 @@ def _top(
     min_value: float,
 ) -> Iterator[tuple[dict[str, Any], float, float, float]]:
     """(row, value, share of the whole workload, total) for the largest statements."""
-    rows = _statements(ctx)
-    total = sum(measure(r) for r in rows)
+    measured = [(measure(r), r) for r in _statements(ctx)]
+    total = sum(value for value, _ in measured)
     if total <= 0:
         return
-    ranked = sorted(rows, key=measure, reverse=True)[:top]
-    for row in ranked:
-        value = measure(row)
+    measured.sort(key=lambda pair: pair[0], reverse=True)
+    for value, row in measured[:top]:
         share = value / total
         if value < min_value or share < min_share:
             continue
@@ -240,7 +239,10 @@ def temp_file_spills(
     """
     block = _block_size(ctx)
     work_mem = ctx.setting_base("work_mem")
-    db = ctx.database_row or {}
+    db = next(
+        (r for r in ctx.counters("database") if r.get("datname") == ctx.database),
+        {},
+    )  # over the interval too, like the statements
     rows = [
         r for r in _statements(ctx) if num(r.get("temp_blks_written")) * block >= min_temp_bytes
     ]

@@ -98,7 +98,7 @@ def advise(
                     notes=tuple(notes),
                 )
             )
-    notes = list(methods.notes) + workload.skipped[:20]
+    notes = list(methods.notes) + _summary(workload.skipped) + selection.notes
     if not any(q.window_s for q in queries):
         notes.append("the workload has no time window: write costs were not weighed")
     return Advice(
@@ -127,3 +127,21 @@ def _free_name(catalog: Catalog, schema: str, name: str, taken: set[tuple[str, s
         n += 1
         suffix = f"{n}_idx"
         candidate = stem[: 63 - len(suffix)] + suffix
+
+
+def _summary(skipped: list[str]) -> list[str]:
+    """'12 statements skipped: 7 an EXPLAIN, 5 reads only system catalogs' and the
+    statements that did not parse (those the user may want to see)."""
+    reasons: dict[str, int] = {}
+    failures = []
+    for line in skipped:
+        _, _, why = line.partition(": ")
+        if why.startswith("invalid SQL"):
+            failures.append(line)
+        else:
+            reasons[why] = reasons.get(why, 0) + 1
+    out = []
+    if reasons:
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items(), key=lambda x: -x[1]))
+        out.append(f"{sum(reasons.values())} statement(s) skipped: {parts}")
+    return out + failures[:10]

@@ -4,7 +4,9 @@ CREATE INDEX CONCURRENTLY cannot run in a transaction, so the connection is
 in autocommit; lock_timeout bounds the waits for locks (and for older
 transactions, which CONCURRENTLY waits out), statement_timeout each build. A
 build that fails leaves an INVALID index behind: it is dropped (CONCURRENTLY)
-and the failure reported, and the next index is tried.
+and the failure reported, and the next index is tried. The transactions that
+made the build fail may block the drop as well: it is retried, and reported
+for the DBA to finish when it still cannot be done.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def apply(
             conn.execute(s.index.create_statement(s.name, concurrently=True))
         except psycopg.Error as exc:
             error = (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
-            dropped = _drop_invalid(conn, s)
+            dropped, left = _drop_invalid(conn, s)
+            if left:
+                error = f"{error}; {left}"
             results.append(
                 Applied(s.name, s.create_sql, False, time.monotonic() - start, None, error, dropped)
             )
@@ -85,14 +89,25 @@ def _state(conn: Connection, s: Suggestion) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def _drop_invalid(conn: Connection, s: Suggestion) -> bool:
+def _drop_invalid(
+    conn: Connection, s: Suggestion, *, attempts: int = 3, wait_s: float = 1.0
+) -> tuple[bool, str | None]:
+    """Drop the INVALID leftover; the transactions that made the build fail may
+    block the drop too, so it is retried a few times. (dropped, what is left)"""
     state = _state(conn, s)
     if state is None or state["valid"]:
-        return False
-    with translated("dropping the INVALID index left by the failed build"):
-        conn.execute(
-            sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}.{}").format(
-                sql.Identifier(s.index.schema), sql.Identifier(s.name)
-            )
-        )
-    return True
+        return False, None
+    statement = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}.{}").format(
+        sql.Identifier(s.index.schema), sql.Identifier(s.name)
+    )
+    for attempt in range(attempts):
+        try:
+            conn.execute(statement)
+            return True, None
+        except psycopg.Error:
+            if attempt + 1 < attempts:
+                time.sleep(wait_s)
+    return False, (
+        f"INVALID index {s.index.schema}.{s.name} left behind: run DROP INDEX CONCURRENTLY "
+        "on it once the blocking transactions end"
+    )

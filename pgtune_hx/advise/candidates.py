@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pgtune_hx.advise.catalog import Catalog, ColumnStats, TableInfo
+from pgtune_hx.advise.estimate import predicate_selectivity
 from pgtune_hx.advise.existing import covers
 from pgtune_hx.advise.model import IndexDef, KeyPart, Rejection, WorkloadQuery
 from pgtune_hx.analyze.query_model import ColumnExpr, Predicate, SortKey, TableRef, quote_ident
 
-DEFAULT_EQ_SELECTIVITY = 0.005  # the planner's default for an unknown expression
 JSONB_PATH_OPS = frozenset({"@>", "@?", "@@"})
 JSONB_OPS = JSONB_PATH_OPS | {"?", "?|", "?&"}
 ARRAY_OPS = frozenset({"&&", "@>", "<@"})
@@ -108,7 +108,10 @@ def generate(
                 continue
             occ = _Occurrence(query, ref, info, catalog.stats(info))
             existing = catalog.indexes(info)
-            for bundle in _bundles(occ, catalog, rules, trigram):
+            bundles, common = _bundles(occ, catalog, rules, trigram)
+            if common is not None:
+                rejected.setdefault((common.subject, common.code), common)
+            for bundle in bundles:
                 kept = []
                 for index in bundle:
                     covering = next((e for e in existing if covers(e, index)), None)
@@ -178,27 +181,7 @@ def _key(target: ColumnExpr, opclass: str | None = None) -> KeyPart:
 
 
 def _selectivity(p: Predicate, occ: _Occurrence) -> float:
-    st = occ.stats.get(p.target.column) if p.target.is_column else None
-    if st is None:
-        return DEFAULT_EQ_SELECTIVITY
-    if p.operator == "IS NULL":
-        return st.null_frac
-    if p.operator == "IS NOT NULL":
-        return 1.0 - st.null_frac
-    if p.operand.kind == "const" and p.operand.value is not None:
-        return st.frequency(_text_value(p.operand.value))
-    if p.operand.kind == "list" and p.operand.items:
-        consts = [i for i in p.operand.items if i.kind == "const" and i.value is not None]
-        if len(consts) == len(p.operand.items):
-            return min(1.0, sum(st.frequency(_text_value(i.value)) for i in consts))
-        return min(1.0, len(p.operand.items) / st.distinct)
-    return 1.0 / st.distinct
-
-
-def _text_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return predicate_selectivity(p, occ.stats)
 
 
 def _where_sql(preds: list[Predicate]) -> str:
@@ -252,7 +235,9 @@ def _dedupe(keys: list[KeyPart]) -> tuple[KeyPart, ...]:
 
 def _bundles(
     occ: _Occurrence, catalog: Catalog, rules: CandidateRules, trigram: bool
-) -> list[tuple[IndexDef, ...]]:
+) -> tuple[list[tuple[IndexDef, ...]], Rejection | None]:
+    """The candidates of one relation occurrence, and the rejection of a
+    constant on a few distinct values that is too common even for a partial index."""
     facts, ref, info = occ.query.facts, occ.ref, occ.info
     columns = info.columns
     preds = [
@@ -324,7 +309,10 @@ def _bundles(
         include: tuple[str, ...] = (),
     ) -> None:
         if keys:
-            out.append((IndexDef(info.schema, info.name, keys, include, where, "btree", kinds),))
+            preds = tuple(partial) if where is not None else ()
+            out.append(
+                (IndexDef(info.schema, info.name, keys, include, where, "btree", kinds, preds),)
+            )
 
     where = _where_sql(partial) if partial else None
     rare = bool(partial) and _combined(partial, occ) <= rules.rare_fraction
@@ -332,17 +320,31 @@ def _bundles(
         add(keys, kinds, None)
         if where is not None:
             add(keys, (*kinds, "partial"), where)
-    if where is not None and rare and not variants:
-        add((_key(partial[0].target),), ("partial",), where)
+    common = None
+    if where is not None and not variants:
+        if rare:
+            add((_key(partial[0].target),), ("partial",), where)
+        else:
+            share = _combined(partial, occ)
+            common = Rejection(
+                f"{info.qualified} WHERE {where}",
+                f"{where} matches {share:.0%} of the rows, on a column with a handful of "
+                "distinct values: neither an index nor a partial index would help",
+                "low-cardinality",
+            )
 
     include_cols = _covering(occ, rules)
     if include_cols is not None:
+        # a column only tested by the partial predicate need not be stored (9.6+)
+        in_where = {p.target.column for p in partial}
         for keys, kinds in variants:
-            extra = tuple(
-                c for c in include_cols if c not in {k.column for k in keys if not k.is_expression}
-            )
-            if extra and len(extra) <= rules.max_include_columns:
-                add(keys, (*kinds, "covering"), where if rare else None, extra)
+            stored = {k.column for k in keys if not k.is_expression}
+            for with_where in [False, True] if where is not None else [False]:
+                skip = stored | (in_where if with_where else set())
+                extra = tuple(c for c in include_cols if c not in skip)
+                if extra and len(extra) <= rules.max_include_columns:
+                    kind = (*kinds, "covering", "partial") if with_where else (*kinds, "covering")
+                    add(keys, kind, where if with_where else None, extra)
 
     out.extend(_gin(occ, plain, trigram))
     bundle = _or_bundle(occ, [p for p in preds if p.in_or], trigram)
@@ -355,7 +357,7 @@ def _bundles(
         if ident not in seen:
             seen.add(ident)
             unique.append(b)
-    return unique[: rules.max_per_table_occurrence]
+    return unique[: rules.max_per_table_occurrence], common
 
 
 def _combined(preds: list[Predicate], occ: _Occurrence) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import sql
 
-from pgtune_hx.analyze.query_model import QueryFacts, quote_ident
+from pgtune_hx.analyze.query_model import Predicate, QueryFacts, quote_ident
 
 MAX_NAME = 63
 
@@ -67,6 +67,8 @@ class IndexDef:
     where: str | None = None
     method: str = "btree"
     kinds: tuple[str, ...] = ()  # why it has this shape: equality, range, order, join, ...
+    # the statement's predicates behind ``where`` (for estimates; not part of identity)
+    partial: tuple[Predicate, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def identity(self) -> tuple[Any, ...]:

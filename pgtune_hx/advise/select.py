@@ -20,6 +20,7 @@ from pgtune_hx.advise.candidates import Candidate
 from pgtune_hx.advise.catalog import Catalog
 from pgtune_hx.advise.model import QueryGain, Rejection, WorkloadQuery
 from pgtune_hx.advise.whatif import Created, PlanCost, WhatIf
+from pgtune_hx.errors import PgtuneError
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class SelectionRules:
 
     max_indexes: int = 10
     max_total_bytes: int | None = None  # None: the size of the tables involved (>= 64 MiB)
-    min_improvement: float = 0.2  # some statement's plan must get 20% cheaper
+    min_improvement: float = 0.2  # some statement's plan must get 20% cheaper...
+    min_base_gain: float = 0.05  # ...by at least 5% of its cost without any new index
     btree_row_ms: float = 0.01  # maintaining one btree entry per written row
     gin_row_ms: float = 0.05  # GIN entries cost more (several per row, pending list)
     decisive: float = 10.0  # gain/penalty needed when an index ends HOT updates
@@ -129,8 +131,22 @@ class Selector:
 
     # -- greedy ------------------------------------------------------------
 
+    def _plannable(self) -> dict[str, PlanCost]:
+        """Base costs; statements the server cannot plan (generically) leave the workload."""
+        base: dict[str, PlanCost] = {}
+        kept = []
+        for q in self.queries:
+            try:
+                base[q.id] = self.whatif.plan_cost(q)
+            except PgtuneError as exc:
+                self.notes.append(f"{q.id}: left out, it cannot be planned: {exc}")
+                continue
+            kept.append(q)
+        self.queries = kept
+        return base
+
     def run(self, candidates: list[Candidate]) -> Selection:
-        base = self._costs(self.queries)
+        base = self._plannable()
         current = dict(base)
         picked: list[Picked] = []
         total_bytes = 0.0
@@ -184,6 +200,9 @@ class Selector:
             pool.remove(best)
             dirty_queries = {q.id for q in affected}
             self.progress(f"picked {best.label}")
+        for cand in pool:
+            if cache.get(cand.identity) is not None and count >= self.rules.max_indexes:
+                self._reject(cand, f"over the cap of {self.rules.max_indexes} indexes", "count-cap")
         final = self._costs(self.queries)
         picked, gains = self._prune(picked, base, final)
         self._attribute(picked, gains)
@@ -240,8 +259,8 @@ class Selector:
         if best_ratio < self.rules.min_improvement:
             if best_ratio > 0:
                 why = (
-                    f"makes no statement {self.rules.min_improvement:.0%} cheaper "
-                    f"(best {best_ratio:.0%})"
+                    f"makes no statement {self.rules.min_improvement:.0%} cheaper by at least "
+                    f"{self.rules.min_base_gain:.0%} of its original cost (best {best_ratio:.0%})"
                 )
             else:
                 why = "no statement's plan uses it or gets cheaper"
@@ -285,8 +304,10 @@ class Selector:
             before = current[q.id].total
             if before <= 0 or after.total >= before:
                 continue
-            best_ratio = max(best_ratio, (before - after.total) / before)
             reference = base[q.id].total or before
+            if (before - after.total) / reference >= self.rules.min_base_gain:
+                # a big relative step on a plan already cheap is not worth an index
+                best_ratio = max(best_ratio, (before - after.total) / before)
             gain += q.weight_ms * (before - after.total) / reference
         return gain, best_ratio
 

@@ -53,6 +53,8 @@ def _keep(facts: QueryFacts) -> str | None:
         return "reads no table"
     if all(t.schema in SYSTEM_SCHEMAS for t in facts.tables):
         return "reads only system catalogs"
+    if facts.kind == "insert" and len(facts.tables) <= 1:
+        return "an INSERT that reads no table: no index can speed it up"
     return None
 
 

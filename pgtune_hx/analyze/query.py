@@ -580,6 +580,7 @@ class _Collector:
             hit = self.column_expr(scope, node)
             if hit is None:
                 return Operand("column", None)
+            self.referenced[ColumnUse(hit[0], hit[1].column)] = None
             return Operand("column", hit[1].sql, table=hit[0], column=hit[1])
         return Operand("expr", _deparse(node))
 
@@ -598,10 +599,13 @@ class _Collector:
         self.predicates.append(
             Predicate(table, target, operator, operand, in_or, negated, clause, like)
         )
+        self.referenced[ColumnUse(table, target.column)] = None
         if not target.is_column:
             self.expressions[hit] = None
 
     def add_join(self, left: ColumnHit, right: ColumnHit, operator: str, clause: str) -> None:
+        self.referenced[ColumnUse(left[0], left[1].column)] = None
+        self.referenced[ColumnUse(right[0], right[1].column)] = None
         if left[0] == right[0]:
             return
         self.joins.append(JoinKey(left[0], left[1], right[0], right[1], operator, clause))
@@ -756,6 +760,12 @@ def _limit(node: Any) -> Limit | None:
 class FactsVisitor(CachedVisitor):
     """Walks one statement (breadth first) and records its facts in a collector."""
 
+    # names and literals: read by the visit methods of their parents
+    ignore = frozenset(
+        {ast.String, ast.A_Star, ast.Integer, ast.Float, ast.Boolean, ast.BitString}
+        | {ast.A_Const, ast.TypeName, ast.RangeVar, ast.Alias}
+    )
+
     def __init__(self, collector: _Collector) -> None:
         self.c = collector
 
@@ -834,10 +844,12 @@ class FactsVisitor(CachedVisitor):
         context = self._condition(ancestors)
         if context is None:
             return None
+        recorded = len(self.c.predicates) + len(self.c.joins)
         self._predicate(context, node)
         if _is_simple(node.lexpr) and _is_simple(node.rexpr):
             # nothing below but columns and constants: record them, skip the walk
-            self._reference_simple(context[0], node.lexpr, node.rexpr)
+            if len(self.c.predicates) + len(self.c.joins) == recorded:
+                self._reference_simple(context[0], node.lexpr, node.rexpr)
             return Skip
         return None
 
@@ -990,7 +1002,11 @@ class FactsVisitor(CachedVisitor):
         if ancestors is not None and self._is_boolean_conjunct(ancestors):
             context = self._condition(ancestors)
             if context is not None:
-                self.c.add_predicate(hit, "=", Operand("const", "true", True), context)
+                # `WHERE flag` is flag = true, `WHERE NOT flag` is flag = false
+                scope, clause, in_or, negated = context
+                value = not negated
+                operand = Operand("const", _literal_text(value), value)
+                self.c.add_predicate(hit, "=", operand, (scope, clause, in_or, False))
 
     def _reference_simple(self, scope: _Scope, *nodes: Any) -> None:
         for node in nodes:

@@ -148,6 +148,8 @@ class CachedVisitor(Visitor):
     """
 
     _dispatch: dict[type, Any] | None = None
+    # node types a subclass never needs to see (names, literals): not even yielded
+    ignore: frozenset[type] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -185,29 +187,40 @@ class CachedVisitor(Visitor):
     def iterate(self, node: Any) -> Generator[tuple[Ancestor, Any], Any, None]:
         if not isinstance(node, tuple | ast.Node):
             raise ValueError("expected a pglast node or a tuple of nodes")
+        ignore = self.ignore
         todo: deque[tuple[Ancestor, Any]] = deque([(Ancestor(), node)])
         while todo:
             ancestors, value = todo.popleft()
             if isinstance(value, tuple):
                 for index, item in enumerate(value):
+                    if item.__class__ in ignore:
+                        continue
                     if isinstance(item, ast.Node):
                         sub = ancestors / (value, index)
                         action = yield sub, item
-                        self._follow(todo, sub, item, action)
+                        self._follow(todo, sub, item, action, ignore)
                     elif isinstance(item, tuple):
                         todo.append((ancestors / (value, index), item))
             else:
                 action = yield ancestors, value
-                self._follow(todo, ancestors, value, action)
+                self._follow(todo, ancestors, value, action, ignore)
 
     @staticmethod
     def _follow(
-        todo: deque[tuple[Ancestor, Any]], ancestors: Ancestor, node: Any, action: Any
+        todo: deque[tuple[Ancestor, Any]],
+        ancestors: Ancestor,
+        node: Any,
+        action: Any,
+        ignore: frozenset[type],
     ) -> None:
         if action is Continue or action is None:
             for member in _child_slots(node.__class__):
                 child = getattr(node, member)
-                if child is not None and isinstance(child, tuple | ast.Node):
+                if (
+                    child is not None
+                    and child.__class__ not in ignore
+                    and isinstance(child, tuple | ast.Node)
+                ):
                     todo.append((ancestors / (node, member), child))
         elif action is not Skip:
             raise ValueError("CachedVisitor is read-only: return None, Continue or Skip")

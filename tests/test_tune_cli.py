@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +21,16 @@ class Result:
 
 
 Cli = Callable[..., Result]
+# the module, not the function pgtune_hx.db re-exports under the same name
+redact_module = importlib.import_module("pgtune_hx.db.redact")
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run the CLI in this process (as the entry point does) and capture its output."""
     monkeypatch.setenv("COLUMNS", "200")
+    # secrets other tests registered (hypothesis draws "null", say) are not ours to mask
+    monkeypatch.setattr(redact_module, "_secrets", set())
     for name in ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"):
         monkeypatch.delenv(name, raising=False)
 

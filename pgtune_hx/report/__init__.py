@@ -1,6 +1,7 @@
-"""The HTML report: view model (build), charts (matplotlib SVG), Jinja2 templates.
+"""Presentation built from the headless core's results: the HTML report (view model
+in sections/, charts as matplotlib SVG, Jinja2 templates) and benchmark charts.
 
-Presentation layer: it may import jinja2 and matplotlib; nothing headless imports it.
+It may import jinja2 and matplotlib; nothing headless imports it.
 """
 
 from pgtune_hx.report.inputs import ReportInputs

@@ -1,18 +1,16 @@
 """Which hardware the recommendation is for: flags first, then detection.
 
-The server counts as local when we reach it over a Unix socket or a loopback
-address AND its data_directory exists on this machine (the same rule as the
-collectors); only then are psutil, the cgroup limits and the data disk's
-rotational flag facts about the server's host. A remote server needs the
-hardware given with flags.
+Whether the server is local is the collectors' decision (Unix socket or
+loopback AND the data_directory exists here, see pgtune_hx.collect.identity),
+carried in the snapshot's host facts; only then are psutil, the cgroup limits
+and the data disk's rotational flag facts about the server's host. A remote
+server needs the hardware given with flags.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pgtune_hx.errors import UsageError
 from pgtune_hx.host import HostFacts
@@ -22,30 +20,6 @@ from pgtune_hx.tune.sizes import MB, human_size
 MIN_MEMORY = 256 * MB
 MAX_MEMORY = 64 * 1024**4
 MAX_CPUS = 4096
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for a Unix socket directory or a loopback host/address.
-
-    >>> is_loopback("/tmp"), is_loopback("127.0.0.1"), is_loopback("db.example.org")
-    (True, True, False)
-    """
-    if not host:
-        return True  # libpq's default is the Unix socket
-    if host.startswith("/") or host.startswith("@"):
-        return True
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def server_is_local(host: str | None, data_directory: str | None) -> bool:
-    """Same-machine test: a local address and a data directory we can see."""
-    return is_loopback(host) and bool(data_directory) and Path(str(data_directory)).is_dir()
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def demo(
     ] = DEFAULT_OUTPUT,
     operations: Annotated[
         int, typer.Option("--operations", help="statements in the workload plan", min=10)
-    ] = 3000,
+    ] = 2400,
     clients: Annotated[
         int, typer.Option("--clients", help="sessions replaying the workload", min=1, max=64)
     ] = 2,

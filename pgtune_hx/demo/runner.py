@@ -86,7 +86,7 @@ class Quiet:
 @dataclass(frozen=True)
 class DemoOptions:
     rows: int = 1_000_000
-    operations: int = 3000
+    operations: int = 2400
     clients: int = 2
     apply: bool = False
     keep: bool = False

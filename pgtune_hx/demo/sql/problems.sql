@@ -8,5 +8,3 @@ analyze;
 update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval;
 update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval,
     data = data || '{"seen": 2}';
-update sessions.web_sessions set last_seen_at = last_seen_at + '1 second'::interval,
-    data = data || '{"seen": 3}';

@@ -255,6 +255,8 @@ def recommend(lab: Lab, outcome: SearchOutcome, dataset: datasets.Dataset) -> di
         else None,
         "holdout": holdout,
         "qps": chosen.qps,
+        "cost_ms": chosen.cost_ms,
+        "cost_source": chosen.cost_source,
         "latency": chosen.latency,
         "build": best.build.to_dict(),
         "graph_memory": graph.to_dict() if graph else None,

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from pgtune_hx.bench.target import BenchTarget
@@ -34,8 +35,12 @@ RESULTS = Path(__file__).parent / "results"
 
 
 class Printer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
     def task(self, description: str, total: int | None = None) -> None:
-        print(f"  {description}", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - self.started
+        print(f"  [{elapsed:5.0f} s] {description}", file=sys.stderr, flush=True)
 
     def advance(self, steps: int = 1) -> None:
         pass
@@ -60,7 +65,7 @@ def main() -> int:
     parser.add_argument("--build-workers", type=int, default=1)
     parser.add_argument("--concurrency", default="1,4")
     parser.add_argument("--pgbench-seconds", type=int, default=5)
-    parser.add_argument("--head-to-head-rounds", type=int, default=5)
+    parser.add_argument("--head-to-head-rounds", type=int, default=7)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None, help="embedded server base dir")
     parser.add_argument("--out", type=Path, default=RESULTS)

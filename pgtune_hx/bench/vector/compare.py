@@ -23,7 +23,7 @@ from pgtune_hx.bench.vector.build import IndexConfig
 from pgtune_hx.bench.vector.lab import Lab
 from pgtune_hx.bench.vector.sweep import Searcher, SweepPoint
 
-ROUNDS = 5
+ROUNDS = 7
 WARMUP_QUERIES = 100
 
 

@@ -79,7 +79,9 @@ def test_missing_file(tmp_path: Path) -> None:
         load(tmp_path / "nope.json.gz")
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "fuzz"
@@ -98,7 +100,9 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(json_values)
 def test_arbitrary_json_is_rejected_or_loaded(tmp_path: Path, value: object) -> None:
     path = tmp_path / "fuzz.json"

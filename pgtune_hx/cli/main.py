@@ -12,7 +12,19 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import advise, analyze, bench, explain, info, server, snapshot, tui
+from pgtune_hx.cli import (
+    advise,
+    analyze,
+    bench,
+    demo,
+    explain,
+    info,
+    report,
+    server,
+    snapshot,
+    tui,
+    tune,
+)
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -88,9 +100,12 @@ def _setup_logging(debug: bool) -> None:
 server.register(app)
 info.register(app)
 bench.register(app)
-tui.register(app)
 snapshot.register(app)
+tune.register(app)
+tui.register(app)
 analyze.register(app)
+report.register(app)
+demo.register(app)
 explain.register(app)
 advise.register(app)
 

@@ -38,6 +38,9 @@ class HostFacts:
     data_disk_total_bytes: int | None = None
     data_disk_free_bytes: int | None = None
     cgroup_version: int | None = None
+    huge_page_size_bytes: int | None = None  # the kernel's default huge page size
+    huge_pages_total: int | None = None  # vm.nr_hugepages as configured now
+    huge_pages_free: int | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -147,6 +150,24 @@ def cgroup_limits(
     return None, None, None, None
 
 
+def read_hugepages(
+    meminfo: Path = Path("/proc/meminfo"),
+) -> tuple[int | None, int | None, int | None]:
+    """(huge page size in bytes, HugePages_Total, HugePages_Free) from /proc/meminfo."""
+    values: dict[str, int] = {}
+    for line in (_read(meminfo) or "").splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            scale = 1024 if len(parts) > 1 and parts[1].lower() == "kb" else 1
+            values[name.strip()] = int(parts[0]) * scale
+    return (
+        values.get("Hugepagesize"),
+        values.get("HugePages_Total"),
+        values.get("HugePages_Free"),
+    )
+
+
 def _disk_of(path: Path) -> tuple[str | None, bool | None]:
     """Block device holding ``path`` and whether it is rotational."""
     try:
@@ -190,6 +211,7 @@ def detect(data_dir: str | Path | None = None, cgroup_root: Path = CGROUP_ROOT) 
             notes.append(f"cannot read disk usage of {path}")
         if rotational is None:
             notes.append(f"rotational flag of the disk of {path} unknown")
+    huge_size, huge_total, huge_free = read_hugepages()
     return HostFacts(
         local=True,
         os=f"{platform.system()} {platform.release()}",
@@ -203,5 +225,8 @@ def detect(data_dir: str | Path | None = None, cgroup_root: Path = CGROUP_ROOT) 
         data_disk_total_bytes=total,
         data_disk_free_bytes=free,
         cgroup_version=version,
+        huge_page_size_bytes=huge_size,
+        huge_pages_total=huge_total,
+        huge_pages_free=huge_free,
         notes=notes,
     )

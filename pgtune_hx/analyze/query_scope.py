@@ -355,11 +355,10 @@ class Collector:
 
     def resolve(self, scope: Scope | None, fields: Sequence[Any]) -> ColumnHit | None:
         first = fields[0]
-        names = (
-            [first.sval]
-            if len(fields) == 1 and first.__class__ is ast.String
-            else string_names(fields)
-        )
+        if first.__class__ is ast.String and fields[-1].__class__ is ast.String:
+            names = [f.sval for f in fields]  # the usual col / alias.col
+        else:
+            names = string_names(fields)
         if not names:
             return None
         s = scope

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from typing import Any, ParamSpec
 
 import psycopg
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -71,6 +73,13 @@ async def wait_for(
 
 def status_text(app: MonitorApp) -> str:
     return str(app.screen.query_one(StatusBar).content)
+
+
+def rendered(widget: Static) -> str:
+    """The text a Static shows, whatever renderable it holds."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
 
 
 def table_keys(app: MonitorApp) -> list[str]:
@@ -471,3 +480,27 @@ async def test_command_palette_switches_screens() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, LocksScreen))
+
+
+@sync
+async def test_brackets_in_queries_are_text_not_markup(db18: TestDatabase) -> None:
+    query = "select pg_sleep(30.0) as \"[/b] [bold]\", '[/x]' as y"
+    with BlockedStatement(db18.dsn, query, application_name="[red]app") as sleeper:
+        await_active(db18.dsn, sleeper.pid)
+        app = live_app(db18.dsn)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: str(sleeper.pid) in table_keys(app))
+            assert app.screen.query_one(RowTable).move_to_key(str(sleeper.pid))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen))
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            await wait_for(pilot, lambda: screen.detail is not None)
+            assert "[red]app" in rendered(screen.query_one("#sess-head", Static))
+            assert "virtualxid" in rendered(screen.query_one("#sess-detail", Static))
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSignal))
+            assert "'[/x]'" in str(app.screen.query_one("#confirm-text", Static).content)
+            await pilot.press("y")
+            assert sleeper.done.wait(10)
+    assert isinstance(sleeper.error, psycopg.errors.QueryCanceled)

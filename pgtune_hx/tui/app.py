@@ -315,7 +315,7 @@ class MonitorApp(App[None]):
                 (lim.reason for lim in (view.limitations if view else ()) if lim.panel == "Locks"),
                 "not available",
             )
-            self.notify(reason, title=f"cannot {action}", severity="warning")
+            self.notify(reason, title=f"cannot {action}", severity="warning", markup=False)
             return
         if self.live is None:
             return
@@ -338,11 +338,18 @@ class MonitorApp(App[None]):
 
     def on_backend_signalled(self, message: msg.BackendSignalled) -> None:
         if message.result is None:
-            self.notify(message.error or "failed", title="signal failed", severity="error")
+            self.notify(
+                message.error or "failed", title="signal failed", severity="error", markup=False
+            )
         elif message.result.done:
-            self.notify(message.result.message, title=message.result.action)
+            self.notify(message.result.message, title=message.result.action, markup=False)
         else:
-            self.notify(message.result.message, title=message.result.action, severity="warning")
+            self.notify(
+                message.result.message,
+                title=message.result.action,
+                severity="warning",
+                markup=False,
+            )
         self.action_refresh_now()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -101,9 +101,9 @@ class OverviewScreen(MonitorScreen):
         server = Table.grid(padding=(0, 2))
         server.add_column(style="bold")
         server.add_column()
-        server.add_row("server", f"PostgreSQL {ov.server_version}")
-        server.add_row("database", ov.database)
-        server.add_row("role", ov.role)
+        server.add_row("server", Text(f"PostgreSQL {ov.server_version}"))
+        server.add_row("database", Text(ov.database))
+        server.add_row("role", Text(ov.role))
         server.add_row("uptime", fmt.age(ov.uptime_s) or fmt.NA)
         server.add_row("role in cluster", "standby" if ov.in_recovery else "primary")
         if ov.replay_delay_s is not None:
@@ -172,8 +172,8 @@ class OverviewScreen(MonitorScreen):
             rep.add_column(column)
         for r in ov.replicas:
             rep.add_row(
-                r.name,
-                r.client,
+                Text(r.name),
+                Text(r.client),
                 r.state,
                 r.sync_state,
                 fmt.age(r.replay_lag_s) or "0",
@@ -826,14 +826,15 @@ class FindingsScreen(MonitorScreen):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
-        grid.add_row("finding", finding.title)
-        grid.add_row("object", finding.object or "")
+        # Text, not markup: titles, objects and evidence hold SQL with brackets
+        grid.add_row("finding", Text(finding.title))
+        grid.add_row("object", Text(finding.object or ""))
         grid.add_row("confidence", finding.confidence)
         for name, value in finding.evidence.items():
-            grid.add_row(f"· {name}", fmt.one_line(str(value), 200))
+            grid.add_row(Text(f"· {name}"), Text(fmt.one_line(str(value), 200)))
         grid.add_row("fix", Text(finding.fix or "(none)", style="bold green"))
         if finding.doc:
-            grid.add_row("doc", finding.doc)
+            grid.add_row("doc", Text(finding.doc))
         detail.update(grid)
 
     def action_copy_fix(self) -> None:

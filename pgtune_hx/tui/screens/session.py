@@ -27,8 +27,12 @@ def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Ta
     for column in columns:
         table.add_column(column)
     for row in rows:
+        # Text, not markup: values are the server's (relation names, queries)
         table.add_row(
-            *[fmt.one_line("" if row.get(c) is None else str(row.get(c)), 80) for c in columns]
+            *[
+                Text(fmt.one_line("" if row.get(c) is None else str(row.get(c)), 80))
+                for c in columns
+            ]
         )
     if not rows:
         table.add_row(*(["none"] + [""] * (len(columns) - 1)))
@@ -105,8 +109,10 @@ class SessionScreen(MonitorScreen):
         head.add_row("pid", f"{s.pid}" + ("  (session ended)" if gone else ""))
         if s.leader_pid and s.leader_pid != s.pid:
             head.add_row("parallel leader", str(s.leader_pid))
-        head.add_row("user / database", f"{s.usename} / {s.datname}")
-        head.add_row("application / client", f"{s.application_name or '-'} / {s.client or '-'}")
+        head.add_row("user / database", Text(f"{s.usename} / {s.datname}"))
+        head.add_row(
+            "application / client", Text(f"{s.application_name or '-'} / {s.client or '-'}")
+        )
         head.add_row("backend", f"{s.backend_type}, started {s.backend_start or '?'}")
         head.add_row("state", f"{s.state or '?'} for {fmt.age(s.state_age_s)}")
         head.add_row("wait", s.wait or "-")

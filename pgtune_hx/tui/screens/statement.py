@@ -87,7 +87,9 @@ class StatementScreen(MonitorScreen):
         grid.add_column(justify="right")
         grid.add_column(style="bold")
         grid.add_column(justify="right")
-        grid.add_row("query id", str(r.queryid), "database / user", f"{r.datname} / {r.rolname}")
+        grid.add_row(
+            "query id", str(r.queryid), "database / user", Text(f"{r.datname} / {r.rolname}")
+        )
         grid.add_row("calls", fmt.count(r.calls), "calls/s", fmt.per_s(r.calls_s))
         grid.add_row("total time", fmt.ms(r.total_ms) + " ms", "time ms/s", fmt.per_s(r.time_ms_s))
         grid.add_row("mean", fmt.ms(r.mean_ms) + " ms", "share", fmt.pct(r.share))

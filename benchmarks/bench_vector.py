@@ -6,24 +6,26 @@ exhaustive sweep of the same grid, on the embedded server.
 
 Writes benchmarks/results/vector-<dataset>-<rows>x<dim>.{json,csv,png,svg}.
 The JSON's "acceptance" block holds the measured comparisons: the QPS of the
-adaptive choice (as the exhaustive sweep measured it) over the best QPS the
-exhaustive sweep found, the ratio of search times, and the adaptive choice's
-recall on the held-out query set.
+adaptive choice over that of the exhaustive sweep's best, both measured head
+to head in alternating passes (median of the paired rounds), the same for
+server CPU cost, the ratio of search times, the adaptive choice's recall on
+the held-out query set, and the load average at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
 
 from pgtune_hx.bench.target import BenchTarget
 from pgtune_hx.bench.vector.build import BuildSettings
 from pgtune_hx.bench.vector.metric import Metric
-from pgtune_hx.bench.vector.results import point_rows, write_csv, write_json
+from pgtune_hx.bench.vector.results import acceptance, point_rows, write_csv, write_json
 from pgtune_hx.bench.vector.runner import BenchOptions, run_bench
 from pgtune_hx.bench.vector.spec import parse_dataset
 from pgtune_hx.embedded import EmbeddedServer
@@ -33,8 +35,12 @@ RESULTS = Path(__file__).parent / "results"
 
 
 class Printer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
     def task(self, description: str, total: int | None = None) -> None:
-        print(f"  {description}", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - self.started
+        print(f"  [{elapsed:5.0f} s] {description}", file=sys.stderr, flush=True)
 
     def advance(self, steps: int = 1) -> None:
         pass
@@ -42,23 +48,6 @@ class Printer:
 
 def ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(","))
-
-
-def acceptance(results: dict[str, Any]) -> dict[str, Any]:
-    comparison = results["comparison"] or {}
-    rec = results["recommendation"] or {}
-    holdout = ((rec.get("holdout") or {}).get("recall")) or {}
-    target = results["options"]["target_recall"]
-    qps_ratio = comparison.get("qps_ratio")
-    time_ratio = comparison.get("time_ratio")
-    return {
-        "qps_ratio": qps_ratio,
-        "qps_within_10_percent": qps_ratio is not None and qps_ratio >= 0.9,
-        "time_ratio": time_ratio,
-        "time_at_most_one_third": time_ratio is not None and time_ratio <= 1 / 3,
-        "holdout_recall": holdout.get("mean"),
-        "holdout_reaches_target": holdout.get("mean") is not None and holdout["mean"] >= target,
-    }
 
 
 def main() -> int:
@@ -76,6 +65,7 @@ def main() -> int:
     parser.add_argument("--build-workers", type=int, default=1)
     parser.add_argument("--concurrency", default="1,4")
     parser.add_argument("--pgbench-seconds", type=int, default=5)
+    parser.add_argument("--head-to-head-rounds", type=int, default=7)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None, help="embedded server base dir")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -97,7 +87,9 @@ def main() -> int:
         hnsw_ef_construction=ints(args.hnsw_ef_construction),
         pgbench_seconds=args.pgbench_seconds,
         curves=False,  # the exhaustive sweep measures every point already
+        head_to_head_rounds=args.head_to_head_rounds,
     )
+    load_start = list(os.getloadavg())
     base = args.data_dir or Path(tempfile.mkdtemp(prefix="pgtune_hx-bench-vector-"))
     base.chmod(0o755)
     server = EmbeddedServer(base, settings={"shared_buffers": "'1GB'"})
@@ -111,7 +103,11 @@ def main() -> int:
             server.stop()
         if args.data_dir is None:
             shutil.rmtree(base, ignore_errors=True)
-    results["acceptance"] = acceptance(results)
+    results["acceptance"] = {
+        **acceptance(results),
+        "load_average_start": load_start,
+        "load_average_end": list(os.getloadavg()),
+    }
     ds = results["dataset"]
     stem = args.out / f"vector-{ds['name']}-{ds['rows']}x{ds['dim']}"
     args.out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,18 @@ from pathlib import Path
 import pgtune_hx
 
 PRESENTATION = ("textual", "jinja2", "matplotlib")
-HEADLESS = ("db", "embedded", "collect", "host", "analyze", "advise", "tune", "bench")
+HEADLESS = (
+    "db",
+    "embedded",
+    "collect",
+    "host",
+    "analyze",
+    "advise",
+    "tune",
+    "bench",
+    "assess",
+    "demo",
+)
 
 
 def _headless_modules() -> list[str]:

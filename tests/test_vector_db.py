@@ -13,6 +13,7 @@ import pytest
 from psycopg.rows import tuple_row
 
 from pgtune_hx.bench.vector.build import BuildSettings, IndexConfig, build_index, drop_index
+from pgtune_hx.bench.vector.compare import Contender, head_to_head
 from pgtune_hx.bench.vector.datasets import synthetic
 from pgtune_hx.bench.vector.filtered import filtered_sweep
 from pgtune_hx.bench.vector.lab import Lab
@@ -195,3 +196,42 @@ def test_environment_records_versions(lab: Lab) -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", env["pgvector"])
     assert env["settings"]["hnsw.ef_search"] == "40"
     assert env["host"]["cpus_logical"] >= 1
+
+
+def test_passes_count_index_blocks_and_server_cpu(lab: Lab) -> None:
+    table = lab.tables["items"]
+    with lab.index(HNSW, table) as (_, searcher):
+        assert searcher.backend is not None  # a Unix socket: the server is local
+        low, again, high = (searcher.run(HNSW, ef, table.tuning) for ef in (20, 20, 160))
+    # the block count is deterministic: the same setting twice, the same count
+    assert low.blocks is not None and low.blocks > 1
+    assert again.blocks == low.blocks
+    assert high.blocks is not None and high.blocks > low.blocks * 2  # wider search, more work
+    assert high.server_ms is not None and low.server_ms is not None
+    assert high.cost_ms == high.server_ms and high.cost_source == "server_cpu"
+    assert high.to_dict()["index_blocks_per_query"] == high.blocks
+    # the backend's own CPU time cannot exceed the client's wall-clock time
+    assert high.server_ms <= high.latency["mean_ms"] * 1.05 + 10 / high.queries
+
+
+def test_head_to_head_searches_two_indexes_side_by_side(lab: Lab) -> None:
+    a, b = Contender("adaptive", HNSW, 40), Contender("exhaustive", IVF, 4)
+    table = lab.tables["items"]
+    with lab.index(IVF, table) as (_, searcher):
+        alone = searcher.run(IVF, 4, table.tuning)
+    duel = head_to_head(lab, a, b, rounds=3)
+    assert duel["rounds"] == 3 and not duel["same_choice"]
+    assert duel["adaptive"]["valid"] and duel["exhaustive"]["valid"]  # each used its own index
+    # the copy holds the same rows: the same recall, but for k-means on a
+    # random sample (pgvector samples anew for every build)
+    assert alone.recall is not None
+    assert duel["exhaustive"]["recall"]["mean"] == pytest.approx(alone.recall.mean, abs=0.03)
+    assert len(duel["paired_qps_ratios"]) == 3
+    assert duel["qps_ratio"] == pytest.approx(sorted(duel["paired_qps_ratios"])[1])
+    assert duel["cost_source"] == "server_cpu"
+    assert not lab.conn.execute(
+        "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
+        [lab.scratch.schema, "vb_%"],
+    ).fetchall()  # both indexes dropped afterwards
+    same = head_to_head(lab, a, Contender("exhaustive", HNSW, 40), rounds=2)
+    assert same["same_choice"] and same["qps_ratio"] == 1.0

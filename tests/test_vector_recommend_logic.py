@@ -1,5 +1,6 @@
-"""The search logic without a server: binary search along the ladder,
-finalists, screening size and the Pareto frontier."""
+"""The search logic without a server: the walk along the ladder, the
+cheapest choice and the finalist, hints, screening size, the head-to-head
+summary and the Pareto frontier."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import numpy as np
 import pytest
 
 from pgtune_hx.bench.vector.build import BuildResult, IndexConfig
+from pgtune_hx.bench.vector.compare import Contender, summarize
 from pgtune_hx.bench.vector.plan import PlanCheck
 from pgtune_hx.bench.vector.recommend import (
     Evaluation,
-    finalists,
+    cheapest,
+    finalist,
     pareto_front,
+    scaled_hint,
     screening_rows,
     smallest_reaching,
 )
@@ -21,7 +25,13 @@ from pgtune_hx.bench.vector.sweep import SweepPoint
 HNSW = IndexConfig("hnsw", m=16, ef_construction=64)
 
 
-def point(value: int, recall: float, qps: float, config: IndexConfig = HNSW) -> SweepPoint:
+def point(
+    value: int,
+    recall: float,
+    qps: float,
+    config: IndexConfig = HNSW,
+    server_ms: float | None = None,
+) -> SweepPoint:
     per_query = [recall] * 1000
     return SweepPoint(
         config=config,
@@ -34,51 +44,104 @@ def point(value: int, recall: float, qps: float, config: IndexConfig = HNSW) -> 
         recall=wilson(per_query),
         recall_by_distance=wilson(per_query),
         observed_recall=recall,
-        latency={},
         qps=qps,
         round_trip_ms=0.1,
+        latency={"mean_ms": 1000 / qps} if qps else {},
+        server_ms=server_ms,
     )
 
 
 LADDER = [10, 20, 40, 80, 160, 320, 640, 1000]
 
 
-@pytest.mark.parametrize("hint", range(len(LADDER)))
+@pytest.mark.parametrize("start", range(len(LADDER)))
 @pytest.mark.parametrize("threshold", [10, 40, 160, 1000, 2000])
-def test_binary_search_finds_the_first_value_reaching_the_target(hint: int, threshold: int) -> None:
+def test_walk_finds_the_first_value_reaching_the_target(start: int, threshold: int) -> None:
     calls: list[int] = []
 
     def run_at(value: int, quick: bool) -> SweepPoint:
         calls.append(value)
+        assert quick  # every search pass may stop early
         return point(value, 0.99 if value >= threshold else 0.5, 1000 / value)
 
-    chosen, points = smallest_reaching(run_at, LADDER, 0.95, hint)
+    chosen, points = smallest_reaching(run_at, LADDER, 0.95, start)
     if threshold > LADDER[-1]:
         assert chosen is None
+        assert calls == LADDER[start:]  # up to the top, then give up
     else:
         assert chosen is not None and chosen.value == threshold
-    assert len(calls) == len(set(calls)) <= 4  # log2(8) + 1 at most, never twice the same
+        answer = LADDER.index(threshold)
+        # one pass per step between the start and the answer, plus the one
+        # below the answer that proves it is the first
+        assert len(calls) == abs(answer - start) + 1 + (1 if start >= answer > 0 else 0)
+    assert len(calls) == len(set(calls))  # never the same value twice
     assert len(points) == len(calls)
 
 
 def _ev(
-    config: IndexConfig, qps: float | None, build_s: float = 1.0
-) -> tuple[IndexConfig, Evaluation]:
+    config: IndexConfig,
+    cost: float | None,
+    build_s: float = 1.0,
+    value: int = 40,
+    qps: float = 100.0,
+) -> Evaluation:
     build = BuildResult(config, 100, build_s, 1, "64MB", 0)
-    chosen = point(40, 0.99, qps, config) if qps is not None else None
+    chosen = point(value, 0.99, qps, config, server_ms=cost) if cost is not None else None
     points = [chosen] if chosen else [point(1000, 0.5, 1.0, config)]
-    return config, Evaluation(config, 100, build, points, chosen)
+    return Evaluation(config, 100, build, points, chosen)
 
 
-def test_finalists_are_the_cheapest_build_close_to_each_types_best() -> None:
+def test_cheapest_is_least_server_cost_not_noisy_qps() -> None:
     a, b, c = (IndexConfig("hnsw", m=m, ef_construction=64) for m in (8, 16, 32))
-    i1, i2 = IndexConfig("ivfflat", lists=10), IndexConfig("ivfflat", lists=20)
-    results = [_ev(a, 1000, 9.0), _ev(b, 950, 3.0), _ev(c, 500, 1.0), _ev(i1, None), _ev(i2, 300)]
-    # b is within 10% of a's QPS and builds 3x faster; c is fast to build but slow to query
-    assert finalists(results) == [b, i2]
-    assert finalists([_ev(a, 1000, 9.0), _ev(b, 800, 3.0)]) == [a]
-    # nothing of a type reached the target: its best recall still gets a full-size try
-    assert finalists([_ev(i1, None)]) == [i1]
+    # a measured the highest QPS in its one pass, but costs the server most
+    evs = [_ev(a, 2.0, qps=900), _ev(b, 1.0, 9.0, qps=300), _ev(c, 1.01, 3.0, qps=200)]
+    best = cheapest(evs)
+    # b and c cost the same within 2% (one CPU tick): the faster build wins
+    assert best is not None and best.config == c
+    assert cheapest([_ev(a, 2.0), _ev(b, 1.5, 9.0)]) is not None
+    assert cheapest([_ev(a, 2.0), _ev(b, 1.5, 9.0)]).config == b  # type: ignore[union-attr]
+    assert cheapest([_ev(a, None)]) is None
+    # without server CPU time the client's mean latency is the cost
+    slow, fast = _ev(a, None), _ev(b, None)
+    slow.chosen, fast.chosen = point(40, 0.99, 100, a), point(40, 0.99, 400, b)
+    assert cheapest([slow, fast]) is fast and fast.chosen.cost_source == "client_latency"
+
+
+def test_finalist_falls_back_to_the_best_recall() -> None:
+    a, b = (
+        IndexConfig("hnsw", m=8, ef_construction=32),
+        IndexConfig("hnsw", m=16, ef_construction=32),
+    )
+    assert finalist([_ev(a, 3.0), _ev(b, 1.0)]) == b
+    low, high = _ev(a, None), _ev(b, None)
+    low.points, high.points = [point(1000, 0.6, 1.0, a)], [point(1000, 0.9, 1.0, b)]
+    assert finalist([low, high]) == b
+
+
+def test_hints_carry_over_and_scale_with_lists() -> None:
+    i100, i400 = IndexConfig("ivfflat", lists=100), IndexConfig("ivfflat", lists=400)
+    assert scaled_hint(_ev(i100, 1.0, value=8), i400) == 32
+    assert scaled_hint(_ev(i400, 1.0, value=3), i100) == 1  # never below one probe
+    assert scaled_hint(_ev(HNSW, 1.0, value=80), IndexConfig("hnsw", m=8, ef_construction=32)) == 80
+    assert scaled_hint(_ev(HNSW, 1.0, value=80), i100) is None  # another index type
+    assert scaled_hint(_ev(i100, None), i400) is None  # nothing reached
+    assert scaled_hint(None, i400) is None
+
+
+def test_head_to_head_summary_pairs_rounds() -> None:
+    ivf = IndexConfig("ivfflat", lists=100)
+    a, b = Contender("adaptive", HNSW, 40), Contender("exhaustive", ivf, 8)
+    # the machine slows down over the rounds; a is 10% slower within each round
+    b_passes = [point(8, 0.99, q, ivf, server_ms=1.0) for q in (1000, 500, 800, 250, 900)]
+    a_passes = [point(40, 0.98, p.qps * 0.9, server_ms=1.25) for p in b_passes]
+    out = summarize(a, b, a_passes, b_passes)
+    assert out["qps_ratio"] == pytest.approx(0.9)  # drift cancels in the pairs
+    assert out["cost_ratio"] == pytest.approx(0.8)
+    assert out["cost_source"] == "server_cpu" and not out["same_choice"]
+    assert out["adaptive"]["median_qps"] == pytest.approx(720)
+    assert out["exhaustive"]["index"] == "ivfflat(lists=100)"
+    same = summarize(a, Contender("exhaustive", HNSW, 40), a_passes, a_passes)
+    assert same["same_choice"] and same["qps_ratio"] == 1.0 and same["cost_ratio"] == 1.0
 
 
 def test_screening_only_when_it_saves_work() -> None:

@@ -1,1 +1,2 @@
-"""Analysis of snapshots: health rules (findings), query facts, plans."""
+"""Analysis of snapshots and of what the server does: health rules (findings),
+query facts (pglast), EXPLAIN plans."""

@@ -230,6 +230,7 @@ def _summary(results: dict[str, Any]) -> None:
         "fits mwm",
         "setting",
         "recall (95% CI)",
+        "cost ms/q",
         "QPS",
         "p50 ms",
         "p99 ms",
@@ -247,6 +248,7 @@ def _summary(results: dict[str, Any]) -> None:
                 "yes" if b["graph_fits_in_maintenance_work_mem"] else "no",
                 f"{c['param']}={c['value']}" if c else "target not reached",
                 recall,
+                f"{c['cost_ms']:.3f}" if c else "-",
                 f"{c['qps']:.0f}" if c else "-",
                 f"{c['latency']['p50_ms']:.2f}" if c else "-",
                 f"{c['latency']['p99_ms']:.2f}" if c else "-",
@@ -275,8 +277,21 @@ def _summary(results: dict[str, Any]) -> None:
     )
     for line in rec["sql"]:
         out.print(f"  {line}", markup=False)
+    _comparison(results)
     _concurrency(results)
     _filtered(results)
+
+
+def _comparison(results: dict[str, Any]) -> None:
+    comparison = results.get("comparison") or {}
+    if not comparison.get("both_found"):
+        return
+    a, e = comparison["adaptive_choice"], comparison["exhaustive_best"]
+    out.print(
+        f"Adaptive {a['index']} = {a['value']} against exhaustive {e['index']} = {e['value']}: "
+        f"QPS ratio {comparison['qps_ratio']:.2f} and cost ratio {comparison['cost_ratio']:.2f} "
+        f"(head to head), in {comparison['time_ratio']:.2f} of the time"
+    )
 
 
 def _best_evaluations(results: dict[str, Any]) -> list[dict[str, Any]]:

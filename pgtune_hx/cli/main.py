@@ -12,7 +12,19 @@ import typer
 from rich.text import Text
 
 from pgtune_hx import __version__
-from pgtune_hx.cli import analyze, bench, info, server, snapshot, tune
+from pgtune_hx.cli import (
+    advise,
+    analyze,
+    bench,
+    demo,
+    explain,
+    info,
+    report,
+    server,
+    snapshot,
+    tui,
+    tune,
+)
 from pgtune_hx.cli.common import CliState, err
 from pgtune_hx.db.redact import SecretFilter, redact
 from pgtune_hx.errors import PgtuneError
@@ -90,7 +102,12 @@ info.register(app)
 bench.register(app)
 snapshot.register(app)
 tune.register(app)
+tui.register(app)
 analyze.register(app)
+report.register(app)
+demo.register(app)
+explain.register(app)
+advise.register(app)
 
 
 def _print_error(label: str, message: str) -> None:

@@ -133,6 +133,25 @@ class Lab:
         self.tables[name] = table
         return table
 
+    def twin_table(self) -> Table:
+        """A copy of the full table, rows in the same order, sharing its query
+        sets and ground truth: two indexes can then be searched side by side,
+        each the only index on its table."""
+        name = f"{ITEMS}_twin"
+        if name in self.tables:
+            return self.tables[name]
+        with translated("copying the table for a side-by-side comparison"):
+            self.conn.execute(
+                sql.SQL("CREATE TABLE {} AS SELECT * FROM {} ORDER BY id").format(
+                    self.scratch.ident(name), self.scratch.items
+                )
+            )
+            self.conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(self.scratch.ident(name)))
+        full = self.tables[ITEMS]
+        table = Table(name, full.rows, full.tuning, full.holdout)
+        self.tables[name] = table
+        return table
+
     @contextmanager
     def index(self, config: IndexConfig, table: Table) -> Iterator[tuple[BuildResult, Searcher]]:
         """Build, yield a searcher on it, drop it whatever happens."""

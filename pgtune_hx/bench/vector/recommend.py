@@ -1,29 +1,38 @@
 """Which index and search setting to use for a target recall.
 
-"Cheapest" means the highest single-client QPS among settings whose recall
-reaches the target with confidence: the lower end of the 95% Wilson interval
-of recall@k on the tuning queries must be at or above the target.
+A setting *reaches* the target when the lower end of the 95% Wilson interval
+of recall@k on the tuning queries is at or above it. Among settings that
+reach it, the *cheapest* is the one whose queries cost least: the server
+backend's CPU time per query when the server is on this machine (robust to
+other work on the host, comparable across index types), else the client's
+mean latency (see SweepPoint.cost_ms). Client QPS is measured and reported
+for every pass, but on a busy machine the same setting can measure at
+several times the QPS of another pass, so it does not choose.
 
 Adaptive search (what the CLI runs), instead of an exhaustive grid:
 
-1. Screening, when the table is large enough: every build configuration is
-   built on a random subset (1/8 of the rows, at least 5,000), a cost of
-   about one full-size build in all. IVFFlat lists scale with the subset.
-2. For each configuration the smallest search setting on the ladder that
-   reaches the target is found by binary search (recall grows with
-   ef_search and probes), starting from a hint; a probe whose first quarter
-   of queries already cannot reach the target stops early.
-3. Only one configuration per index type is built at full size: of those
-   within 10% of the type's best screening QPS, the fastest to build. It is
-   searched the same way, starting from the setting screening found.
+1. HNSW screening, when the table is large enough: every HNSW configuration
+   is built on a random subset (1/8 of the rows, at least 5,000), cheapest
+   build first. HNSW builds dominate the cost of a sweep; IVFFlat builds are
+   a k-means on a sample and a pass over the rows, so IVFFlat skips this.
+2. For each configuration the smallest ladder value reaching the target is
+   found by walking from a hint (the value the previous configuration
+   needed): down while it still reaches, else up until it does. The ladder
+   doubles, so passes that fail are the cheap ones, and a pass whose first
+   quarter of queries already cannot reach the target stops there.
+3. Only the cheapest screened HNSW configuration is built at full size, and
+   searched from the value screening found. Every IVFFlat configuration is
+   built at full size and searched from the value the previous one needed,
+   scaled by the lists. The cheapest reaching setting of all wins.
 
-The exhaustive search builds every configuration at full size and runs every
-setting of the ladder; benchmarks/bench_vector.py runs both and records how
-close the adaptive choice comes and how much time it saves.
+The exhaustive search builds every configuration at full size, runs every
+setting of the ladder and picks by the same rule; benchmarks/bench_vector.py
+runs both and compares their choices head to head (compare.py).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,9 +43,8 @@ from pgtune_hx.bench.vector.sweep import QuerySet, Searcher, SweepPoint, search_
 
 SCREEN_FRACTION = 8
 SCREEN_MIN_ROWS = 5000
-FINALIST_MARGIN = 0.10
 EARLY_STOP_MIN_QUERIES = 200
-WARMUP_QUERIES = 200
+WARMUP_QUERIES = 100
 
 # Called while an index exists (for holdout checks, concurrency, filters):
 # its time is not counted as search time.
@@ -57,6 +65,10 @@ class Evaluation:
     def qps(self) -> float:
         return self.chosen.qps if self.chosen else 0.0
 
+    @property
+    def cost_ms(self) -> float:
+        return self.chosen.cost_ms if self.chosen else math.inf
+
     def to_dict(self) -> dict[str, object]:
         return {
             "index": self.config.label,
@@ -72,12 +84,18 @@ class Evaluation:
 
 
 def smallest_reaching(
-    run_at: Callable[[int, bool], SweepPoint], ladder: list[int], target: float, hint: int = 0
+    run_at: Callable[[int, bool], SweepPoint], ladder: list[int], target: float, start: int = 0
 ) -> tuple[SweepPoint | None, list[SweepPoint]]:
-    """Binary search for the first ladder value whose point reaches the
-    target, assuming recall grows along the ladder. ``run_at(value, quick)``
-    runs a pass; quick=True allows stopping on a quarter of the queries.
-    Returns the point chosen (None if no value reaches) and all points run."""
+    """The first ladder value whose pass reaches the target, assuming recall
+    grows along the ladder, found by walking from index ``start``: down while
+    the next lower value still reaches, else up until one does.
+    ``run_at(value, quick)`` runs a pass; quick=True allows stopping on a
+    quarter of the queries. Returns the point chosen (None if no value
+    reaches) and every point run.
+
+    Walking rather than bisecting: the cost of a pass doubles along the
+    ladder, so a walk from a good hint runs one or two cheap passes more than
+    needed, where bisection would start by probing the expensive middle."""
     points: list[SweepPoint] = []
     cache: dict[int, SweepPoint] = {}
 
@@ -88,16 +106,16 @@ def smallest_reaching(
             cache[i] = point
         return cache[i].reaches(target)
 
-    lo, hi = 0, len(ladder) - 1
-    found: int | None = None
-    probe = min(max(hint, lo), hi)
-    while lo <= hi:
-        if ok(probe):
-            found, hi = probe, probe - 1
-        else:
-            lo = probe + 1
-        probe = (lo + hi) // 2
-    return (cache[found] if found is not None else None), points
+    i = min(max(start, 0), len(ladder) - 1)
+    if ok(i):
+        while i > 0 and ok(i - 1):
+            i -= 1
+        return cache[i], points
+    while i < len(ladder) - 1:
+        i += 1
+        if ok(i):
+            return cache[i], points
+    return None, points
 
 
 def evaluate(
@@ -114,7 +132,7 @@ def evaluate(
     ladder = search_ladder(config, lab.k)
     hint = _hint_index(ladder, hint_value)
     with lab.index(config, table) as (build, searcher):
-        _warm_up(searcher, config, ladder, table.tuning)
+        _warm_up(searcher, config, ladder[hint], table.tuning)
         lab.progress.task(f"searching {config.label}", total=len(ladder))
 
         def run_at(value: int, quick: bool) -> SweepPoint:
@@ -132,16 +150,20 @@ def evaluate(
 
 
 def _hint_index(ladder: list[int], value: int | None) -> int:
+    """Nearest ladder index to ``value`` (in ratio: the ladder doubles); with
+    no hint, a third of the way up, where targets of 0.9-0.99 usually land.
+
+    >>> _hint_index([10, 20, 40, 80, 160, 320, 640, 1000], 50), _hint_index([1, 2, 4, 8], None)
+    (2, 1)
+    """
     if value is None:
-        return len(ladder) // 2
-    return min(range(len(ladder)), key=lambda i: abs(ladder[i] - value))
+        return len(ladder) // 3
+    return min(range(len(ladder)), key=lambda i: abs(math.log(ladder[i] / max(value, 1))))
 
 
-def _warm_up(searcher: Searcher, config: IndexConfig, ladder: list[int], queries: QuerySet) -> None:
+def _warm_up(searcher: Searcher, config: IndexConfig, value: int, queries: QuerySet) -> None:
     """One unmeasured pass so the index is in shared buffers (warm runs)."""
-    searcher.run(
-        config, ladder[len(ladder) // 2], queries.head(WARMUP_QUERIES), short_is_flag=False
-    )
+    searcher.run(config, value, queries.head(WARMUP_QUERIES), short_is_flag=False)
 
 
 def _probe(
@@ -170,39 +192,39 @@ def screening_rows(rows: int) -> int | None:
     return subset if subset * 2 <= rows else None
 
 
-def scaled(config: IndexConfig, rows: int, full_rows: int) -> IndexConfig:
-    """IVFFlat lists for a subset keep the rows per list of the full table."""
-    if config.kind != "ivfflat" or rows == full_rows:
-        return config
-    assert config.lists is not None
-    return IndexConfig("ivfflat", lists=max(2, round(config.lists * rows / full_rows)))
+def cheapest(evaluations: list[Evaluation]) -> Evaluation | None:
+    """The evaluation whose chosen setting costs least per query; among
+    costs within 2% (measurement noise), the one that built faster."""
+    reaching = [e for e in evaluations if e.chosen is not None]
+    if not reaching:
+        return None
+    low = min(e.cost_ms for e in reaching)
+    close = [e for e in reaching if e.cost_ms <= low * 1.02]
+    return min(close, key=lambda e: (e.build.seconds, e.cost_ms))
 
 
-def finalists(
-    results: list[tuple[IndexConfig, Evaluation]], margin: float = FINALIST_MARGIN
-) -> list[IndexConfig]:
-    """One configuration per index type: among those whose screening QPS is
-    within ``margin`` of the type's best, the one that built fastest (QPS
-    that close is within measurement noise; build time is not). A type where
-    nothing reached the target sends its best-recall configuration, so the
-    full table gets a chance."""
-    picked: list[IndexConfig] = []
-    for kind in ("hnsw", "ivfflat"):
-        mine = [(cfg, ev) for cfg, ev in results if cfg.kind == kind]
-        if not mine:
-            continue
-        reaching = [(cfg, ev) for cfg, ev in mine if ev.chosen is not None]
-        if not reaching:
-            best = max(
-                mine,
-                key=lambda item: max((p.observed_recall for p in item[1].points), default=0.0),
-            )
-            picked.append(best[0])
-            continue
-        top = max(ev.qps for _, ev in reaching)
-        close = [(cfg, ev) for cfg, ev in reaching if ev.qps >= top * (1 - margin)]
-        picked.append(min(close, key=lambda item: (item[1].build.seconds, -item[1].qps))[0])
-    return picked
+def finalist(screened: list[Evaluation]) -> IndexConfig:
+    """The screened configuration to build at full size: the cheapest, or
+    when none reached the target on the subset, the one with the best
+    recall (the full table gets a chance)."""
+    best = cheapest(screened)
+    if best is not None:
+        return best.config
+    return max(
+        screened, key=lambda e: max((p.observed_recall for p in e.points), default=0.0)
+    ).config
+
+
+def scaled_hint(previous: Evaluation | None, config: IndexConfig) -> int | None:
+    """The setting ``previous`` needed, carried over to ``config``: probes
+    scale with the lists (the share of the table scanned stays the same)."""
+    if previous is None or previous.chosen is None or previous.config.kind != config.kind:
+        return None
+    value = previous.chosen.value
+    if config.kind == "ivfflat":
+        assert config.lists is not None and previous.config.lists is not None
+        return max(1, round(value * config.lists / previous.config.lists))
+    return value
 
 
 @dataclass
@@ -216,8 +238,7 @@ class SearchOutcome:
 
     @property
     def best(self) -> Evaluation | None:
-        reaching = [e for e in self.evaluations if e.chosen is not None]
-        return max(reaching, key=lambda e: e.qps) if reaching else None
+        return cheapest(self.evaluations)
 
     def points(self) -> list[SweepPoint]:
         """Every pass on the full table (curves included), not screening."""
@@ -241,30 +262,36 @@ class SearchOutcome:
 def adaptive_search(
     lab: Lab, grid: list[IndexConfig], target: float, on_index: OnIndex | None = None
 ) -> SearchOutcome:
+    """Screening for HNSW, full-size walks for the finalist and for IVFFlat.
+    ``seconds`` counts everything: the subset table and its ground truth,
+    every build, warm-up and pass; only ``on_index`` work is left out."""
     started = time.perf_counter()
     excluded = 0.0
     full = lab.tables["items"]
-    subset = screening_rows(full.rows)
+    hnsw = sorted((c for c in grid if c.kind == "hnsw"), key=_build_order)
+    ivfflat = sorted(c for c in grid if c.kind == "ivfflat")
+    subset = screening_rows(full.rows) if len(hnsw) > 1 else None
     screening: list[Evaluation] = []
     hints: dict[IndexConfig, int | None] = {}
-    chosen_configs = grid
     if subset is not None:
         table = lab.subset_table(subset, len(full.tuning))
-        results = []
-        for config in grid:
-            ev, _ = evaluate(lab, scaled(config, subset, full.rows), table, target)
+        previous: Evaluation | None = None
+        for config in hnsw:
+            ev, _ = evaluate(lab, config, table, target, hint_value=scaled_hint(previous, config))
             screening.append(ev)
-            results.append((config, ev))
-            if ev.chosen is not None:
-                # probes scale back up with the lists; ef_search carries over
-                factor = full.rows / subset if config.kind == "ivfflat" else 1.0
-                hints[config] = round(ev.chosen.value * factor)
-        chosen_configs = finalists(results)
-    evaluations = []
+            previous = ev if ev.chosen is not None else previous
+        pick = finalist(screening)
+        hnsw = [pick]
+        # the full table needs about the subset's setting (often one step more)
+        hints[pick] = scaled_hint(next(e for e in screening if e.config == pick), pick)
+    chosen_configs = hnsw + ivfflat
+    evaluations: list[Evaluation] = []
     for config in chosen_configs:
-        # the only finalist of its type is that type's best: report on it now
+        same_kind = [e for e in evaluations if e.config.kind == config.kind and e.chosen]
+        hint = hints.get(config) or scaled_hint(same_kind[-1] if same_kind else None, config)
+        # the only config of its type is that type's best: report on it now
         hook = on_index if _alone(config, chosen_configs) else None
-        ev, spent = evaluate(lab, config, full, target, hint_value=hints.get(config), on_index=hook)
+        ev, spent = evaluate(lab, config, full, target, hint_value=hint, on_index=hook)
         excluded += spent
         evaluations.append(ev)
     seconds = time.perf_counter() - started - excluded
@@ -273,6 +300,11 @@ def adaptive_search(
         done = {c.kind for c in chosen_configs if _alone(c, chosen_configs)}
         report_best(lab, outcome, on_index, skip=done)
     return outcome
+
+
+def _build_order(config: IndexConfig) -> tuple[int, int]:
+    """HNSW build cost grows with m and ef_construction: cheapest first."""
+    return (config.m or 0) * (config.ef_construction or 0), config.m or 0
 
 
 def _alone(config: IndexConfig, configs: list[IndexConfig]) -> bool:
@@ -289,14 +321,14 @@ def exhaustive_search(
     for config in grid:
         ladder = search_ladder(config, lab.k)
         with lab.index(config, full) as (build, searcher):
-            _warm_up(searcher, config, ladder, full.tuning)
+            _warm_up(searcher, config, ladder[_hint_index(ladder, None)], full.tuning)
             lab.progress.task(f"sweeping {config.label}", total=len(ladder))
             points = []
             for value in ladder:
                 points.append(searcher.run(config, value, full.tuning))
                 lab.progress.advance()
         reaching = [p for p in points if p.reaches(target)]
-        chosen = max(reaching, key=lambda p: p.qps) if reaching else None
+        chosen = min(reaching, key=lambda p: p.cost_ms) if reaching else None
         evaluations.append(Evaluation(config, full.rows, build, points, chosen))
     outcome = SearchOutcome("exhaustive", target, time.perf_counter() - started, evaluations)
     if on_index is not None:
@@ -306,11 +338,10 @@ def exhaustive_search(
 
 def best_by_kind(evaluations: list[Evaluation]) -> dict[str, Evaluation]:
     best: dict[str, Evaluation] = {}
-    for ev in evaluations:
-        if ev.chosen is not None and (
-            ev.config.kind not in best or ev.qps > best[ev.config.kind].qps
-        ):
-            best[ev.config.kind] = ev
+    for kind in ("hnsw", "ivfflat"):
+        ev = cheapest([e for e in evaluations if e.config.kind == kind])
+        if ev is not None:
+            best[kind] = ev
     return best
 
 

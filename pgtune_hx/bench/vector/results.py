@@ -116,6 +116,34 @@ def flat(point: dict[str, Any], phase: str, rows: int) -> dict[str, Any]:
         "qps": point["qps"],
         **point["latency"],
         "client_round_trip_ms": point["client_round_trip_ms"],
+        "server_cpu_ms_per_query": point.get("server_cpu_ms_per_query"),
+        "index_blocks_per_query": point.get("index_blocks_per_query"),
+    }
+
+
+def acceptance(payload: dict[str, Any]) -> dict[str, Any]:
+    """The issue's acceptance, from a ``--search both`` run: the adaptive
+    choice's QPS within 10% of the exhaustive best (head to head, median of
+    paired rounds), in at most a third of the exhaustive search's time, and
+    its recall on the held-out queries at or above the target."""
+    comparison = payload.get("comparison") or {}
+    rec = payload.get("recommendation") or {}
+    holdout = (rec.get("holdout") or {}).get("recall") or {}
+    target = payload["options"]["target_recall"]
+    qps_ratio = comparison.get("qps_ratio")
+    cost_ratio = comparison.get("cost_ratio")
+    time_ratio = comparison.get("time_ratio")
+    mean = holdout.get("mean")
+    return {
+        "qps_ratio": qps_ratio,
+        "qps_within_10_percent": qps_ratio is not None and qps_ratio >= 0.9,
+        "cost_ratio": cost_ratio,
+        "cost_within_10_percent": cost_ratio is not None and cost_ratio >= 0.9,
+        "time_ratio": time_ratio,
+        "time_at_most_one_third": time_ratio is not None and time_ratio <= 1 / 3,
+        "holdout_recall": mean,
+        "holdout_recall_low": holdout.get("low"),
+        "holdout_reaches_target": mean is not None and mean >= target,
     }
 
 

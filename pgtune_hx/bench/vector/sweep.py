@@ -8,17 +8,35 @@ flagged and its recall is *not* reported as recall (``recall`` is None).
 
 The round trip of a trivial prepared ``SELECT 1`` is measured in each pass
 and recorded beside it: that is the harness's share of every latency.
+
+Two measures of the work a setting costs, less noisy than client QPS on a
+busy machine, are taken around the queries of each pass:
+
+- ``blocks``: buffer accesses (hits + reads) of the index under test per
+  query, a deterministic count. The pass runs in one transaction block and
+  reads pg_stat_get_xact_blocks_fetched before and after: a backend flushes
+  its pending statistics only between transactions, so the delta is exact.
+  Blocks compare settings of one index type only (an IVFFlat page holds many
+  vectors, an HNSW element is one distance computation).
+- ``server_ms``: the server backend's CPU time per query (from the operating
+  system: /proc/PID/schedstat in nanoseconds, else user + system time in
+  clock ticks), when the server runs on this machine. CPU time leaves out
+  time spent waiting for a core, which is most of the noise in client QPS on
+  a shared machine, and it compares across index types.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import psutil
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -98,10 +116,24 @@ class SweepPoint:
     settings: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     per_query_recall: list[float] = field(default_factory=list, repr=False)
+    server_ms: float | None = None  # backend CPU per query, when measurable
+    blocks: float | None = None  # index buffer accesses per query
 
     @property
     def valid(self) -> bool:
         return not self.flags
+
+    @property
+    def cost_ms(self) -> float:
+        """What a query costs, lower is better: the server's CPU time when it
+        was measured, else the client's mean latency."""
+        if self.server_ms is not None:
+            return self.server_ms
+        return self.latency.get("mean_ms", math.inf)
+
+    @property
+    def cost_source(self) -> str:
+        return "server_cpu" if self.server_ms is not None else "client_latency"
 
     def reaches(self, target: float) -> bool:
         """The lower confidence bound, not the mean, must reach the target."""
@@ -127,8 +159,57 @@ class SweepPoint:
             "latency": self.latency,
             "qps": self.qps,
             "client_round_trip_ms": self.round_trip_ms,
+            "server_cpu_ms_per_query": self.server_ms,
+            "index_blocks_per_query": self.blocks,
+            "cost_ms": self.cost_ms,
             "settings": self.settings,
         }
+
+
+@dataclass
+class Work:
+    blocks: int | None = None
+    cpu_seconds: float | None = None
+
+
+def local_backend(conn: Connection) -> psutil.Process | None:
+    """This session's server process, when the server runs on this machine:
+    connected through a Unix-domain socket (which is local by nature) and the
+    process with the backend's pid is a PostgreSQL process."""
+    host = conn.info.host or ""
+    if not host.startswith("/"):
+        return None
+    with translated("reading the backend pid"):
+        row = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()
+    assert row is not None
+    try:
+        process = psutil.Process(int(row["pid"]))
+        if "postgres" not in process.name():
+            return None
+        process.cpu_times()
+    except psutil.Error:
+        return None
+    return process
+
+
+def cpu_seconds(process: psutil.Process | None) -> float | None:
+    """CPU time of ``process`` so far: from /proc/PID/schedstat (nanoseconds
+    on a CPU) where the kernel provides it, else user + system time in
+    clock ticks."""
+    if process is None:
+        return None
+    try:
+        with open(f"/proc/{process.pid}/schedstat") as f:
+            ns = int(f.read().split()[0])
+        if ns > 0:
+            return ns / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return None
+    return float(times.user + times.system)
 
 
 class Searcher:
@@ -146,6 +227,7 @@ class Searcher:
         # otherwise skip the index under test); the plan check still verifies
         self.apply(SESSION_SETTINGS)
         self.cur = self.conn.cursor(row_factory=tuple_row)
+        self.backend = local_backend(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -204,7 +286,8 @@ class Searcher:
             config.index_name,
             self.table,
         )
-        found, latencies = self._execute(query, queries.vectors, selectivity)
+        with self._work(config.index_name) as work:
+            found, latencies = self._execute(query, queries.vectors, selectivity)
         wall = sum(latencies) / 1e9
         short = sum(1 for ids in found if len(ids) < self.k)
         by_ids = recall_by_ids(found, queries.truth.ids, self.k)
@@ -234,7 +317,43 @@ class Searcher:
             settings=settings,
             flags=flags,
             per_query_recall=by_ids,
+            server_ms=work.cpu_seconds * 1000 / len(found)
+            if work.cpu_seconds is not None and found
+            else None,
+            blocks=work.blocks / len(found) if work.blocks is not None and found else None,
         )
+
+    @contextmanager
+    def _work(self, index_name: str) -> Iterator[Work]:
+        """Index blocks and backend CPU spent inside the block, which runs in
+        one transaction (statistics are flushed only between transactions)."""
+        work = Work()
+        with translated("reading the index's block counters"):
+            row = self.conn.execute(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = %s",
+                [self.scratch.schema, index_name],
+            ).fetchone()
+        oid = row["oid"] if row else None
+        with self.conn.transaction():
+            before = self._blocks(oid)
+            cpu = cpu_seconds(self.backend)
+            yield work
+            if cpu is not None:
+                after = cpu_seconds(self.backend)
+                work.cpu_seconds = after - cpu if after is not None else None
+            if before is not None:
+                end = self._blocks(oid)
+                work.blocks = end - before if end is not None else None
+
+    def _blocks(self, oid: int | None) -> int | None:
+        if oid is None:
+            return None
+        with translated("reading the index's block counters"):
+            row = self.conn.execute(
+                "SELECT pg_stat_get_xact_blocks_fetched(%s) AS n", [oid]
+            ).fetchone()
+        return int(row["n"]) if row and row["n"] is not None else None
 
     def _execute(
         self, query: sql.Composed, vectors: Vectors, selectivity: float | None

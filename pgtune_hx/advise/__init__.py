@@ -1,0 +1,1 @@
+"""Index advisor: candidates from query facts, what-if verification, workload selection."""

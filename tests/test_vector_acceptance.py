@@ -1,0 +1,136 @@
+"""The benchmark's acceptance run, CI-sized: adaptive and exhaustive search of
+the same grid on PG 18, the head-to-head comparison of their choices and the
+acceptance block. What is asserted is the method (same grid, time counted,
+same selection rule, both choices measured side by side), not the speed: the
+measured ratios are in benchmarks/results/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pgtune_hx.bench.target import BenchTarget
+from pgtune_hx.bench.vector.build import BuildSettings, IndexConfig
+from pgtune_hx.bench.vector.results import acceptance
+from pgtune_hx.bench.vector.runner import BenchOptions, run_bench
+from pgtune_hx.bench.vector.spec import parse_dataset
+from pgtune_hx.bench.vector.sweep import search_ladder
+from pgtune_hx.embedded import EmbeddedServer
+from tests.conftest import _make_db
+from tests.helpers.servers import PgTarget
+
+TARGET = 0.9
+
+
+@pytest.fixture(scope="module")
+def results(pg18_server: EmbeddedServer) -> Iterator[dict[str, Any]]:
+    """One small run in a fresh database, shared by the tests below."""
+    target = PgTarget("pg18", 18, pg18_server.dsn(), pg18_server)
+    db = next(databases := _make_db(target))
+    options = BenchOptions(
+        dataset=parse_dataset("synthetic"),
+        rows=10_000,
+        dim=8,
+        queries=100,
+        target=TARGET,
+        concurrency=[1],
+        seed=5,
+        search="both",
+        build=BuildSettings("64MB", 0),
+        hnsw_m=(8, 16),
+        hnsw_ef_construction=(32,),
+        curves=False,
+        filtered=False,
+        head_to_head_rounds=3,
+    )
+    yield run_bench(BenchTarget(db.dsn, None), options, pg18_server.bin("pgbench"))
+    next(databases, None)  # drops the database
+
+
+def _evaluations(results: dict[str, Any], method: str) -> list[dict[str, Any]]:
+    return list(results["searches"][method]["evaluations"])
+
+
+def test_both_searches_cover_the_same_grid(results: dict[str, Any]) -> None:
+    exhaustive = _evaluations(results, "exhaustive")
+    grid = {ev["index"] for ev in exhaustive}
+    assert grid == {
+        "hnsw(m=8,ef_construction=32)",
+        "hnsw(m=16,ef_construction=32)",
+        "ivfflat(lists=5)",
+        "ivfflat(lists=10)",
+        "ivfflat(lists=20)",
+        "ivfflat(lists=100)",
+    }
+    for ev in exhaustive:  # every setting of the ladder, at full size
+        config = IndexConfig(**ev["config"])
+        assert [p["value"] for p in ev["points"]] == search_ladder(config, 10)
+        assert ev["rows"] == 10_000
+    adaptive = results["searches"]["adaptive"]
+    # HNSW screened on a subset, one HNSW finalist and every IVFFlat at full size
+    assert adaptive["screening_rows"] == 5000
+    assert {ev["index"] for ev in adaptive["screening"]} == {
+        "hnsw(m=8,ef_construction=32)",
+        "hnsw(m=16,ef_construction=32)",
+    }
+    assert all(ev["rows"] == 5000 for ev in adaptive["screening"])
+    full = [ev["index"] for ev in adaptive["evaluations"]]
+    assert sum(1 for name in full if name.startswith("hnsw")) == 1
+    assert {name for name in full if name.startswith("ivfflat")} == {
+        name for name in grid if name.startswith("ivfflat")
+    }
+    assert {ev["index"] for ev in adaptive["evaluations"]} <= grid
+
+
+def test_search_time_counts_every_build(results: dict[str, Any]) -> None:
+    comparison = results["comparison"]
+    for method in ("adaptive", "exhaustive"):
+        search = results["searches"][method]
+        builds = [ev["build"]["seconds"] for ev in [*search["evaluations"], *search["screening"]]]
+        assert search["search_seconds"] > sum(builds) > 0
+        assert comparison[f"{method}_build_seconds"] == pytest.approx(sum(builds))
+    assert comparison["time_ratio"] == pytest.approx(
+        comparison["adaptive_seconds"] / comparison["exhaustive_seconds"]
+    )
+
+
+def test_both_choose_by_the_same_rule(results: dict[str, Any]) -> None:
+    for method in ("adaptive", "exhaustive"):
+        search = results["searches"][method]
+        reaching = [ev["chosen"] for ev in search["evaluations"] if ev["chosen"]]
+        best = search["best"]["chosen"]
+        assert best["recall"]["low"] >= TARGET
+        # the least server CPU per query (2% ties go to the faster build)
+        assert best["cost_ms"] <= min(c["cost_ms"] for c in reaching) * 1.02
+        assert all(c["server_cpu_ms_per_query"] == c["cost_ms"] for c in reaching)
+        assert all(c["index_blocks_per_query"] > 0 for c in reaching)
+    for ev in _evaluations(results, "exhaustive"):
+        ok = [p for p in ev["points"] if p["recall"] and p["recall"]["low"] >= TARGET]
+        if ok:
+            assert ev["chosen"]["cost_ms"] == min(p["cost_ms"] for p in ok)
+
+
+def test_choices_are_compared_head_to_head(results: dict[str, Any]) -> None:
+    comparison = results["comparison"]
+    assert comparison["both_found"]
+    duel = comparison["head_to_head"]
+    assert duel["rounds"] == 3 and duel["cost_source"] == "server_cpu"
+    for side in ("adaptive", "exhaustive"):
+        choice = comparison["adaptive_choice" if side == "adaptive" else "exhaustive_best"]
+        assert duel[side]["index"] == choice["index"] and duel[side]["value"] == choice["value"]
+        assert duel[side]["valid"] and len(duel[side]["qps"]) == 3
+    if not duel["same_choice"]:
+        paired = sorted(duel["paired_qps_ratios"])
+        assert comparison["qps_ratio"] == pytest.approx(paired[1])
+        assert comparison["cost_ratio"] == pytest.approx(
+            duel["exhaustive"]["median_cost_ms"] / duel["adaptive"]["median_cost_ms"]
+        )
+    verdict = acceptance(results)
+    assert verdict["qps_within_10_percent"] == (verdict["qps_ratio"] >= 0.9)
+    assert verdict["time_at_most_one_third"] == (verdict["time_ratio"] <= 1 / 3)
+    holdout = results["recommendation"]["holdout"]
+    assert holdout["query_set"] == "holdout"
+    assert verdict["holdout_recall"] == holdout["recall"]["mean"]
+    assert verdict["holdout_reaches_target"] == (holdout["recall"]["mean"] >= TARGET)

@@ -181,6 +181,7 @@ def main() -> None:
     args.base_dir.chmod(0o755)
     server = EmbeddedServer(args.base_dir)
     server.start()
+    load_before = os.getloadavg()
     try:
         shape = build(server, args.tables, args.statements)
         dsn = server.dsn(DBNAME)
@@ -231,8 +232,11 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "note": "2 cores shared with other jobs running at the same time; "
-            "timings are medians of alternating runs",
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+            "note": "2 cores shared with other jobs running at the same time (see the "
+            "load averages); timings are medians of alternating runs, so both sides "
+            "of the ratio saw the same conditions",
         },
     }
     print(json.dumps(result["summary"] | result["target"], indent=2))

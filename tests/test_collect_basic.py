@@ -62,3 +62,28 @@ def test_tables_indexes_statements_settings(db: TestDatabase) -> None:
     assert snap.server["server_version_num"] // 10000 == db.major
     expected = {} if db.major >= 16 else {"io": "pg_stat_io needs PostgreSQL 16+, server is 15"}
     assert snap.errors() == expected
+
+
+def test_partitions_name_their_parent_and_reloptions_show(db: TestDatabase) -> None:
+    with db.admin() as conn:
+        conn.execute("create table events (id int, at date) partition by range (at)")
+        conn.execute(
+            "create table events_2026 partition of events "
+            "for values from ('2026-01-01') to ('2027-01-01')"
+        )
+        conn.execute(
+            "alter table events_2026 set (autovacuum_vacuum_scale_factor = 0.01, fillfactor = 90)"
+        )
+    with connect(db.dsn) as conn:
+        snap = collect_snapshot(conn, ["tables"])
+    tables = {r["relname"]: r for r in snap.rows("tables")}
+    assert tables["events"]["relkind"] == "p"
+    assert tables["events"]["xid_age"] is None  # a partitioned table has no storage
+    assert tables["events_2026"]["relispartition"] is True
+    assert tables["events_2026"]["parent"] == "public.events"
+    assert tables["events_2026"]["reloptions"] == [
+        "autovacuum_vacuum_scale_factor=0.01",
+        "fillfactor=90",
+    ]
+    frame = snap.frame("tables")
+    assert set(frame["relname"]) == {"events", "events_2026"}

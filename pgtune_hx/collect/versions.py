@@ -1,7 +1,8 @@
 """Pick a collector's SQL for a server version from a sorted version table.
 
-The table is the sql/ directory itself: ``tables_130000.sql`` and
-``tables_160000.sql`` mean "13 up to 15" and "16 and later". Adding support for
+The table is the sql/ directory itself: ``tables_130000.sql``,
+``tables_160000.sql`` and ``tables_180000.sql`` mean "13 up to 15", "16 and 17"
+and "18 and later". Adding support for
 a view change is adding a file, never another branch in Python.
 """
 
@@ -35,7 +36,7 @@ def pick_file(name: str, version_num: int) -> str:
 
     >>> pick_file("tables", 150004)
     'tables_130000.sql'
-    >>> pick_file("tables", 180000)
+    >>> pick_file("tables", 170004)
     'tables_160000.sql'
     """
     versions = version_table().get(name)

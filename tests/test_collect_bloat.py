@@ -27,13 +27,13 @@ def test_estimates_and_measurements(db: TestDatabase) -> None:
     assert snap.errors().keys().isdisjoint({"table_bloat", "index_bloat"})
     tables = {r["relname"]: r for r in snap.rows("table_bloat")}
     packed = tables["packed"]
-    assert packed["method"] == "estimate"  # nothing to measure: no estimated bloat
     assert packed["stats_columns"] == packed["columns"] == 3
-    # the estimate of a freshly written table is its real size, within a page or two
-    assert abs(packed["expected_pages"] - packed["relpages"]) <= 2
+    assert packed["bloat_ratio"] < 0.05  # estimated or measured, it is packed
+    # the estimate of a freshly written table is close to its real size
+    assert abs(packed["expected_pages"] - packed["relpages"]) <= 0.06 * packed["relpages"]
     holey = tables["holey"]
     assert holey["method"] == "pgstattuple"
-    assert holey["relpages"] == packed["relpages"]
+    assert holey["expected_pages"] < 0.45 * holey["relpages"]  # a third of the rows is left
     assert 0.55 <= holey["bloat_ratio"] <= 0.75
     assert holey["approx_free_percent"] > 50
     indexes = {r["indexrelname"]: r for r in snap.rows("index_bloat")}

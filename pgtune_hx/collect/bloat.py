@@ -61,6 +61,7 @@ def _candidates(rows: list[dict[str, Any]], skip: set[int], key: str) -> list[di
         if r.get("bloat_bytes")
         and float(r.get("relpages") or 0) * float(r["block_size"]) <= MEASURE_MAX_BYTES
         and int(r[key]) not in skip
+        and int(r["relid"]) not in skip  # an index of a locked table is left alone too
     ]
     sized.sort(key=lambda r: r["bloat_bytes"], reverse=True)
     return sized[:MEASURE_TOP]

@@ -1,6 +1,7 @@
 """Benchmark: does the index advisor find the missing indexes, and only them?
 
-Run: .venv/bin/python -m benchmarks.bench_advisor [--orders 200000] [--calls 20] [--repeat 3]
+Run: .venv/bin/python benchmarks/bench_advisor.py [--orders 200000] [--calls 20] [--repeat 3]
+     [--quick]
 
 1. A throw-away embedded PostgreSQL 18 (or ``--dsn`` with ``--allow-writes``)
    gets a shop schema with skewed data: a power-law of orders per customer,
@@ -18,13 +19,12 @@ Run: .venv/bin/python -m benchmarks.bench_advisor [--orders 200000] [--calls 20]
 5. The suggestions are applied (CREATE INDEX CONCURRENTLY), the tables
    ANALYZEd, and the workload measured again. Target: 10x faster.
 
-Everything goes to benchmarks/results/advisor.json.
+Everything goes to benchmarks/results/advisor.json (benchmarks/README.md conventions).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -33,11 +33,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from _common import quick_results, write_result
 
 from pgtune_hx.advise import workload as wl
 from pgtune_hx.advise.advisor import Methods, advise, methods_for
@@ -47,7 +47,6 @@ from pgtune_hx.advise.model import Advice, Suggestion
 from pgtune_hx.db import Guard, connect, display_dsn
 from pgtune_hx.embedded import EmbeddedServer
 
-RESULTS = Path(__file__).parent / "results" / "advisor.json"
 TARGET_SPEEDUP = 10.0
 DBNAME = "bench_advisor"
 
@@ -257,8 +256,11 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=2_000, help="customers who order")
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="small data, one pass")
     args = parser.parse_args()
+    if args.quick:
+        quick_results()
+        args.orders, args.buyers, args.calls, args.repeat = 100_000, 1_000, 3, 1
     if args.dsn and not args.allow_writes:
         parser.error(f"the benchmark creates a database on {display_dsn(args.dsn)}: --allow-writes")
 
@@ -279,10 +281,22 @@ def main() -> None:
             server.stop(mode="fast")
         if base is not None:
             shutil.rmtree(base, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    summary = {k: payload[k] for k in ("speedup", "target_met", "planted_check")}
-    print(json.dumps(summary, indent=2))
+    planted = payload["planted_check"]
+    summary = {
+        "speedup": payload["speedup"],
+        "planted_found": len(planted["found"]),
+        "useless": len(planted["useless"]),
+        "before_ms": payload["before"]["median_total_ms"],
+        "after_ms": payload["after"]["median_total_ms"],
+        "advisor_s": payload["advisor"]["seconds"],
+    }
+    target = {
+        "speedup": {"min": TARGET_SPEEDUP},
+        "planted_found": {"min": len(PLANTED)},
+        "useless": {"max": 0},
+    }
+    path = write_result("advisor", summary, target=target, **payload)
+    print(f"{path}: {summary}")  # targets are checked by run_all.py (--strict)
 
 
 def bench(admin_dsn: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -333,7 +347,6 @@ def bench(admin_dsn: str, args: argparse.Namespace) -> dict[str, Any]:
 
     return {
         "benchmark": "index advisor: planted missing indexes",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "server_version": version[0] if version else None,
         "data": {
             "orders": args.orders,

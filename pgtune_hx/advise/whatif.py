@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgtune_hx.advise.catalog import Catalog
+from pgtune_hx.advise.catalog import Catalog, load_sql
 from pgtune_hx.advise.estimate import estimate_cost, estimate_size
 from pgtune_hx.advise.model import IndexDef, WorkloadQuery
 from pgtune_hx.analyze.explain import explain
@@ -115,7 +115,7 @@ class WhatIf:
         for member in group.members:
             if member.method == HYPOPG and member.handle is not None:
                 with translated("dropping a hypothetical index"):
-                    self.conn.execute("select hypopg_drop_index(%s)", (member.handle,))
+                    self.conn.execute(load_sql("hypopg_drop").encode(), {"handle": member.handle})
         if group.savepoint is not None:
             self._exec(sql.SQL("ROLLBACK TO SAVEPOINT {}").format(sql.Identifier(group.savepoint)))
             self._exec(sql.SQL("RELEASE SAVEPOINT {}").format(sql.Identifier(group.savepoint)))
@@ -127,7 +127,7 @@ class WhatIf:
         try:
             if self.hypopg:
                 with translated("resetting hypothetical indexes"):
-                    self.conn.execute("select hypopg_reset()")
+                    self.conn.execute(load_sql("hypopg_reset").encode())
         finally:
             self.groups.clear()
             if self._tx is not None:
@@ -145,15 +145,12 @@ class WhatIf:
             text = index.create_sql(None, concurrently=False)
             try:
                 row = self.conn.execute(
-                    "select indexrelid, indexname from hypopg_create_index(%s)", (text,)
+                    load_sql("hypopg_create").encode(), {"definition": text}
                 ).fetchone()
                 assert row is not None
-                created.handle = int(row["indexrelid"])
-                created.name = str(row["indexname"])
-                size = self.conn.execute(
-                    "select hypopg_relation_size(%s) as bytes", (created.handle,)
-                ).fetchone()
-                created.size_bytes = int(size["bytes"]) if size else 0
+                created.handle = int(row["handle"])
+                created.name = str(row["name"])
+                created.size_bytes = int(row["bytes"] or 0)
             except psycopg.Error as exc:
                 created.error = _first_line(exc)
         elif method == ROLLBACK:
@@ -171,8 +168,8 @@ class WhatIf:
                         )
                     )
                 size = self.conn.execute(
-                    "select pg_relation_size(%s::regclass) as bytes",
-                    (f"{_q(index.schema)}.{_q(name)}",),
+                    load_sql("relation_size").encode(),
+                    {"name": f"{_q(index.schema)}.{_q(name)}"},
                 ).fetchone()
                 self.conn.execute(sql.SQL("RELEASE SAVEPOINT {}").format(savepoint))
                 created.name = name

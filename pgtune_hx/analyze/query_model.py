@@ -7,6 +7,7 @@ and compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -51,6 +52,15 @@ class TableRef:
     alias: str
     scope: int
     via_view: str | None = None
+    # hashed once: occurrences key every dict of the extractor
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        value = hash((self.schema, self.name, self.alias, self.scope, self.via_view))
+        object.__setattr__(self, "_hash", value)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def qualified(self) -> str:
@@ -402,3 +412,17 @@ class QueryFacts:
             "written": [t(r) for r in self.written],
             "read_only": self.is_read_only,
         }
+
+
+@dataclass(frozen=True)
+class RelationInfo:
+    """What a catalog lookup says about a relation."""
+
+    schema: str
+    name: str
+    kind: str = "table"  # table | view | matview | partitioned | foreign | other
+    columns: tuple[str, ...] = ()
+    view_sql: str | None = None
+
+
+Lookup = Callable[[str, str], RelationInfo | None]

@@ -137,14 +137,17 @@ def _child_slots(cls: type) -> tuple[str, ...]:
 class CachedVisitor(Visitor):
     """A read-only pglast Visitor, tuned for walking thousands of statements.
 
-    Same breadth-first order and Ancestor chains as ``pglast.visitors.Visitor``,
-    two costs removed (measured on 5,000 pg_stat_statements-like texts):
-    ``Visitor.__call__`` rebuilds its visit_<Node> table with
-    ``inspect.getmembers`` on every call (~0.25 ms), and ``Visitor.iterate``
-    reads every attribute of every node, locations and flags included. Here the
-    table is built once per class and only attributes that can hold nodes are
-    followed. Visit methods may return None, Continue or Skip; tree rewriting
-    (returning a node, Add, Delete) is not supported.
+    The same Ancestor chains as ``pglast.visitors.Visitor`` and the same
+    guarantee that a node is visited before its children; three costs removed
+    (measured on 5,000 pg_stat_statements-like texts): ``Visitor.__call__``
+    rebuilds its visit_<Node> table with ``inspect.getmembers`` on every call
+    (~0.25 ms), ``Visitor.iterate`` reads every attribute of every node,
+    locations and flags included, and resumes a generator per node. Here the
+    table is built once per class, only attributes that can hold nodes are
+    followed, node types in ``ignore`` are not visited at all, and the walk is
+    depth first with an explicit stack (children in source order).
+    Visit methods may return None, Continue or Skip; tree rewriting (returning
+    a node, Add, Delete) is not supported.
     """
 
     _dispatch: dict[type, Any] | None = None
@@ -168,20 +171,38 @@ class CachedVisitor(Visitor):
         return cls._dispatch
 
     def __call__(self, node: Any) -> Any:
+        """Visit ``node`` and its descendants, parents before children, in
+        source order (depth first, with an explicit stack: no generator
+        round trip per node)."""
         self.root = node
+        if not isinstance(node, tuple | ast.Node):
+            raise ValueError("expected a pglast node or a tuple of nodes")
         table = self._table()
-        generator = self.iterate(node)
-        try:
-            ancestors, current = generator.send(None)
-        except StopIteration:
-            return self.root
-        while True:
-            method = table.get(current.__class__)
-            result = method(self, ancestors, current) if method is not None else None
-            try:
-                ancestors, current = generator.send(Continue if result is None else result)
-            except StopIteration:
-                break
+        ignore = self.ignore
+        stack: list[tuple[Ancestor, Any]] = [(Ancestor(), node)]
+        while stack:
+            ancestors, value = stack.pop()
+            found: list[tuple[Ancestor, Any]] = []
+            if value.__class__ is tuple:
+                for index, item in enumerate(value):
+                    if item.__class__ not in ignore and isinstance(item, tuple | ast.Node):
+                        found.append((ancestors / (value, index), item))
+            else:
+                method = table.get(value.__class__)
+                result = method(self, ancestors, value) if method is not None else None
+                if result is Skip:
+                    continue
+                if result is not None and result is not Continue:
+                    raise ValueError("CachedVisitor is read-only: return None, Continue or Skip")
+                for member in _child_slots(value.__class__):
+                    child = getattr(value, member)
+                    if (
+                        child is not None
+                        and child.__class__ not in ignore
+                        and isinstance(child, tuple | ast.Node)
+                    ):
+                        found.append((ancestors / (value, member), child))
+            stack.extend(reversed(found))
         return self.root
 
     def iterate(self, node: Any) -> Generator[tuple[Ancestor, Any], Any, None]:

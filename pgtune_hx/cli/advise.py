@@ -176,7 +176,12 @@ def _render(advice: Any, applied: Any) -> None:
     for i, s in enumerate(advice.suggestions, 1):
         out.print(Text(f"{i}. {s.create_sql}", style="bold"), soft_wrap=True)
         size = f"~{s.size_bytes / 1024 / 1024:,.1f} MiB" if s.size_bytes else "size unknown"
-        line = f"   {s.index.kind}, verified by {s.verified_by}, {size}"
+        how = (
+            "estimated from pg_stats (unverified)"
+            if s.verified_by == "estimate"
+            else f"verified by {s.verified_by}"
+        )
+        line = f"   {s.index.kind}, {how}, {size}"
         if timed:
             line += (
                 f", saves ~{s.benefit_ms:,.0f} ms of execution time"

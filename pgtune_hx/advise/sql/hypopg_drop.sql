@@ -1,0 +1,2 @@
+-- Forget one hypothetical index.
+select hypopg_drop_index(%(handle)s)

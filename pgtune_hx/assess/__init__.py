@@ -23,6 +23,7 @@ from pgtune_hx.analyze.explain import explain
 from pgtune_hx.analyze.plan_findings import plan_findings
 from pgtune_hx.collect.diff import diff
 from pgtune_hx.collect.model import Snapshot
+from pgtune_hx.collect.versions import is_own_query
 from pgtune_hx.db import Connection
 from pgtune_hx.errors import PgtuneError
 from pgtune_hx.tune import Request, from_snapshot
@@ -121,7 +122,11 @@ def top_statements(snapshot: Snapshot, since: Snapshot | None, limit: int) -> li
             rows = interval.rows
     database = snapshot.server.get("database")
     mine = [
-        r for r in rows if r.get("datname") == database and r.get("toplevel", True) is not False
+        r
+        for r in rows
+        if r.get("datname") == database
+        and r.get("toplevel", True) is not False
+        and not is_own_query(r.get("query"))
     ]
     mine.sort(key=lambda r: (-(r.get("total_exec_time") or 0.0), str(r.get("queryid"))))
     return mine[:limit]

@@ -252,6 +252,18 @@ def savepoint(ctx: Context) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def scoped_setting(ctx: Context, name: str, value: str) -> Iterator[None]:
+    """A setting for the queries inside only: rolling back to a savepoint restores
+    its value and source, so the settings section still shows the server's own."""
+    with ctx.conn.transaction() as tx:
+        ctx.conn.execute(
+            sql.SQL("select set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(value))
+        )
+        yield
+        raise psycopg.Rollback(tx)
+
+
 Collector = Callable[[Context], list[Section]]
 
 

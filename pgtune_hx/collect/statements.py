@@ -16,9 +16,12 @@ import re
 from typing import Any
 
 from pgtune_hx.collect.model import Section
-from pgtune_hx.collect.runner import Context, fetch, section
+from pgtune_hx.collect.runner import Context, fetch, scoped_setting, section
 from pgtune_hx.db import redact
 from pgtune_hx.errors import InsufficientPrivilege, MissingCapability
+
+# enough for pg_stat_statements' default 5,000 entries with their texts in memory
+STATEMENTS_WORK_MEM = "64MB"
 
 # pg_stat_statements version -> server_version_num of the release that shipped it
 EXTENSION_RELEASES = {
@@ -98,7 +101,10 @@ def locate(ctx: Context) -> tuple[str, str]:
 def collect(ctx: Context) -> list[Section]:
     schema, version = locate(ctx)
     release = release_of(version)
-    statements = section(ctx, "statements", version=release, schema=schema)
+    # pg_stat_statements() materializes every entry with its text: past the 4MB
+    # default work_mem that would be a temporary file on the user's server
+    with scoped_setting(ctx, "work_mem", STATEMENTS_WORK_MEM):
+        statements = section(ctx, "statements", version=release, schema=schema)
     query = statements.columns.index("query")
     data: list[Any] = []
     for values in statements.data_rows():

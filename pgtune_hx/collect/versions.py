@@ -17,6 +17,25 @@ from pgtune_hx.errors import MissingCapability
 
 _FILE = re.compile(r"^(?P<name>[a-z_]+?)_(?P<version>\d{6})\.sql$")
 
+# pg_stat_statements drops comments before a statement's first word but keeps
+# the ones inside it: after the first word, the marker tells our own queries
+# apart from the user's in every later snapshot.
+OWN_QUERY_MARKER = "/* pgtune_hx */"
+_FIRST_WORD = re.compile(r"\A((?:\s*--[^\n]*\n)*\s*)([A-Za-z]+)")
+
+
+def is_own_query(query: object) -> bool:
+    """Whether a pg_stat_statements text is one of the snapshot's own queries."""
+    return isinstance(query, str) and OWN_QUERY_MARKER in query
+
+
+def mark(text: str) -> str:
+    """
+    >>> mark("-- a comment\\nselect 1")
+    '-- a comment\\nselect /* pgtune_hx */ 1'
+    """
+    return _FIRST_WORD.sub(lambda m: f"{m[1]}{m[2]} {OWN_QUERY_MARKER}", text, count=1)
+
 
 @functools.cache
 def version_table() -> dict[str, list[tuple[int, str]]]:
@@ -53,7 +72,7 @@ def pick_file(name: str, version_num: int) -> str:
 
 @functools.cache
 def _read(file_name: str) -> str:
-    return resources.files("pgtune_hx.collect.sql").joinpath(file_name).read_text()
+    return mark(resources.files("pgtune_hx.collect.sql").joinpath(file_name).read_text())
 
 
 def pick(name: str, version_num: int) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgtune_hx.collect.model import Snapshot
+from pgtune_hx.collect.versions import is_own_query
 from pgtune_hx.tune import profiles as p
 from pgtune_hx.tune.live import ServerState, captured
 from pgtune_hx.tune.model import EvidenceItem, Targets, TuneInputs
@@ -154,7 +155,11 @@ def facts_from_snapshot(snapshot: Snapshot) -> WorkloadFacts:
 
     statements: tuple[TempStatement, ...] | None = None
     if snapshot.has("statements"):
-        spilled = [r for r in snapshot.rows("statements") if _int(r.get("temp_blks_written")) > 0]
+        spilled = [
+            r
+            for r in snapshot.rows("statements")
+            if _int(r.get("temp_blks_written")) > 0 and not is_own_query(r.get("query"))
+        ]
         spilled.sort(key=lambda r: _int(r.get("temp_blks_written")), reverse=True)
         statements = tuple(
             TempStatement(

@@ -21,6 +21,7 @@ from pgtune_hx.analyze.common import (
 from pgtune_hx.analyze.engine import Context
 from pgtune_hx.analyze.findings import Finding, Severity
 from pgtune_hx.analyze.registry import rule
+from pgtune_hx.collect.versions import is_own_query
 
 STATEMENT_MANUAL = "https://www.postgresql.org/docs/current/pgstatstatements.html"
 
@@ -30,13 +31,16 @@ def statement_object(row: dict[str, Any]) -> str:
 
 
 def _statements(ctx: Context) -> list[dict[str, Any]]:
-    """Top-level statements with calls in the window (the interval, or since reset)."""
+    """Top-level statements with calls in the window (the interval, or since reset),
+    without the snapshots' own queries."""
     return ctx.cache(
         "statements_called",
         lambda: [
             r
             for r in ctx.counters("statements")
-            if num(r.get("calls")) > 0 and r.get("toplevel", True) is not False
+            if num(r.get("calls")) > 0
+            and r.get("toplevel", True) is not False
+            and not is_own_query(r.get("query"))
         ],
     )
 

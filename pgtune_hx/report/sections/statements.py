@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pgtune_hx.collect.versions import is_own_query
 from pgtune_hx.report import format as fmt
 from pgtune_hx.report.cells import (
     num_cell,
@@ -76,7 +77,9 @@ def statement_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
     rows = ctx.snap.rows("statements")
     if ctx.diff is not None and ctx.diff.statements.valid:
         rows = ctx.diff.statements.rows
-    rows = [r for r in rows if r.get("toplevel", True) is not False]
+    rows = [
+        r for r in rows if r.get("toplevel", True) is not False and not is_own_query(r.get("query"))
+    ]
     if ctx.inputs.all_databases:
         return rows, 0
     database = ctx.snap.server.get("database")

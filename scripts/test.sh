@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh
-scripts/bootstrap.sh dev
+scripts/bootstrap.sh dev,glove
 exec scripts/check.sh "$@"

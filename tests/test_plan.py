@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from pgtune_hx.analyze.explain import explain
 from pgtune_hx.analyze.plan import Plan, PlanNode, PlanVisitor, load_plan, parse_plan
 from pgtune_hx.analyze.plan_findings import plan_findings, row_misestimates
 from pgtune_hx.db import connect
@@ -271,3 +273,17 @@ def test_live_sort_spill_and_generic_plan(db: TestDatabase) -> None:
             generic = parse_plan(row["QUERY PLAN"])
             assert not generic.analyzed and generic.root.relation == "big"
             assert plan_findings(generic) == []
+
+
+def test_normalized_typed_literals_are_planned(db: TestDatabase) -> None:
+    """pg_stat_statements writes interval '1 day' as `interval $1`, which the server's
+    parser refuses: explain plans it as a cast, on 18 (GENERIC_PLAN) and 15 (PREPARE)."""
+    db.execute("create table events as select g as id, now() as at from generate_series(1, 100) g")
+    text = "select id from events where at > now() - interval $1 and at::date <> date $2 limit $3"
+    with connect(db.dsn) as conn:
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute(f"prepare p as {text}".encode())
+        conn.rollback()
+        explained = explain(conn, text)
+    assert explained.method == ("generic_plan" if db.major >= 16 else "prepared_generic")
+    assert "events" in {node.relation for node in explained.plan.nodes()}

@@ -130,7 +130,15 @@ def test_choices_are_compared_head_to_head(results: dict[str, Any]) -> None:
     verdict = acceptance(results)
     assert verdict["qps_within_10_percent"] == (verdict["qps_ratio"] >= 0.9)
     assert verdict["time_at_most_one_third"] == (verdict["time_ratio"] <= 1 / 3)
-    holdout = results["recommendation"]["holdout"]
+    recommendation = results["recommendation"]
+    holdout = recommendation["holdout"]
     assert holdout["query_set"] == "holdout"
+    assert holdout["value"] == recommendation["value"]
+    # the setting was checked again on the index the holdout ran on
+    check = recommendation["rebuild_check"]
+    assert check["value"] <= recommendation["value"]
+    if check["reached"]:
+        assert check["raised_to"] in (None, recommendation["value"])
+        assert recommendation["recall"]["low"] >= TARGET
     assert verdict["holdout_recall"] == holdout["recall"]["mean"]
     assert verdict["holdout_reaches_target"] == (holdout["recall"]["mean"] >= TARGET)

@@ -5,7 +5,9 @@ EXPLAIN ANALYZE only where it is safe.
 - ``$n`` parameters (pg_stat_statements text): ``EXPLAIN (GENERIC_PLAN)`` on
   PostgreSQL 16+; before 16 the statement is PREPAREd and its generic plan
   explained with ``plan_cache_mode = force_generic_plan`` and every parameter
-  NULL (a generic plan never looks at the values).
+  NULL (a generic plan never looks at the values). Typed-literal parameters
+  (``interval $1``, which pg_stat_statements writes and no parser accepts)
+  are planned as casts (``$1::interval``).
 - ANALYZE runs the statement. Plain SELECTs run in the read-only session;
   anything that may write (INSERT/UPDATE/DELETE/MERGE, SELECT ... FOR UPDATE,
   data-modifying CTEs, SELECT INTO) needs ``allow_writes`` and runs inside a
@@ -24,7 +26,7 @@ from psycopg import sql
 from pgtune_hx.analyze.plan import Plan, parse_plan
 from pgtune_hx.analyze.query import extract_facts
 from pgtune_hx.analyze.query_model import QueryFacts
-from pgtune_hx.analyze.sql_text import split
+from pgtune_hx.analyze.sql_text import plannable, split
 from pgtune_hx.db import Connection, probe, translated
 from pgtune_hx.errors import UsageError, WriteNotAllowed
 
@@ -66,6 +68,7 @@ def explain(
     if analyze:
         return _analyze(conn, statement, facts, buffers=buffers, allow_writes=allow_writes)
     if facts.params:
+        statement = plannable(statement)
         if probe(conn).has_generic_plan():
             return Explained(_explain(conn, statement, ["GENERIC_PLAN"]), facts, "generic_plan")
         return Explained(

@@ -14,6 +14,7 @@ done once per batch, not per statement. The trees are identical either way
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -245,3 +246,30 @@ class CachedVisitor(Visitor):
                     todo.append((ancestors / (node, member), child))
         elif action is not Skip:
             raise ValueError("CachedVisitor is read-only: return None, Continue or Skip")
+
+
+# pg_stat_statements turns the literal of a typed constant (interval '1 day',
+# date '2026-01-01') into a parameter, and `interval $1` is text the server's
+# parser refuses (a typed literal takes a string only). As a cast it plans the
+# same way. Type names only: `limit $1` or `then $1` must stay as they are.
+_TYPED_PARAMETER = re.compile(
+    r"\b(interval|date|timestamptz|timetz|"
+    r"(?:timestamp|time)(?:\s+with(?:out)?\s+time\s+zone)?|"
+    r"numeric|decimal|real|double\s+precision|float[48]|int[248]|smallint|integer|bigint|"
+    r"boolean|bool|text|varchar|character\s+varying|bpchar|uuid|jsonb?|inet|cidr|"
+    r"macaddr|bytea|money|point|tsquery|tsvector|xml)\s+(\$\d+)",
+    re.IGNORECASE,
+)
+
+
+def plannable(sql: str) -> str:
+    """Normalized text the server can plan: typed-literal parameters as casts.
+
+    >>> plannable("select * from t where at > now() - interval $1 and d = date $2 limit $3")
+    'select * from t where at > now() - $1::interval and d = $2::date limit $3'
+    >>> plannable("select $1::interval, x from t where ts < timestamp with time zone $2")
+    'select $1::interval, x from t where ts < $2::timestamp with time zone'
+    """
+    if "$" not in sql:
+        return sql
+    return _TYPED_PARAMETER.sub(lambda m: f"{m[2]}::{m[1]}", sql)

@@ -38,7 +38,7 @@ from pgtune_hx.bench.vector.recommend import (
 from pgtune_hx.bench.vector.results import environment
 from pgtune_hx.bench.vector.scratch import scratch_schema
 from pgtune_hx.bench.vector.spec import DatasetSpec, Source
-from pgtune_hx.bench.vector.sweep import Searcher, search_ladder
+from pgtune_hx.bench.vector.sweep import Searcher, SweepPoint, search_ladder
 from pgtune_hx.db import Guard, connect
 from pgtune_hx.db.redact import display_dsn
 from pgtune_hx.errors import UsageError
@@ -141,6 +141,7 @@ class Reporter:
         table = self.lab.tables["items"]
         if chosen is None:
             return
+        chosen = self.rebuild_check(evaluation, chosen, searcher)
         self.lab.progress.task(f"holdout check of {evaluation.config.label}")
         holdout = searcher.run(evaluation.config, chosen.value, table.holdout)
         evaluation.extras["holdout"] = holdout.to_dict()
@@ -158,6 +159,39 @@ class Reporter:
         if self.options.filtered:
             points = filtered_sweep(self.lab, evaluation, searcher, self.options.selectivities)
             evaluation.extras["filtered"] = [p.to_dict() for p in points]
+
+    def rebuild_check(
+        self, evaluation: Evaluation, chosen: SweepPoint, searcher: Searcher
+    ) -> SweepPoint:
+        """The chosen setting again, on the index as it exists now: usually a
+        rebuild, and IVFFlat's k-means (and HNSW's random levels) differ from
+        build to build, so a setting that just reached the target on the
+        search's build can miss it on the next one, as it would on the user's.
+        Walks up the ladder on this build until the tuning queries reach the
+        target again; the recommendation is the higher setting."""
+        config, table = evaluation.config, self.lab.tables["items"]
+        self.lab.progress.task(f"rebuild check of {config.label}")
+        again = searcher.run(config, chosen.value, table.tuning)
+        check: dict[str, object] = {
+            "value": chosen.value,
+            "search_build_recall": chosen.recall.to_dict() if chosen.recall else None,
+            "this_build_recall": again.recall.to_dict() if again.recall else None,
+        }
+        final = again if again.reaches(self.options.target) else None
+        if final is None:
+            ladder = search_ladder(config, self.lab.k)
+            for value in ladder[ladder.index(chosen.value) + 1 :]:
+                point = searcher.run(config, value, table.tuning)
+                if point.reaches(self.options.target):
+                    final = point
+                    break
+        check["raised_to"] = final.value if final and final.value != chosen.value else None
+        check["reached"] = final is not None
+        evaluation.extras["rebuild_check"] = check
+        if final is None:
+            return chosen
+        evaluation.chosen = final
+        return final
 
     def concurrency(
         self, evaluation: Evaluation, value: int, qps: float, latency: dict[str, float]
@@ -254,6 +288,7 @@ def recommend(lab: Lab, outcome: SearchOutcome, dataset: datasets.Dataset) -> di
         if chosen.recall_by_distance
         else None,
         "holdout": holdout,
+        "rebuild_check": best.extras.get("rebuild_check"),
         "qps": chosen.qps,
         "cost_ms": chosen.cost_ms,
         "cost_source": chosen.cost_source,

@@ -8,8 +8,10 @@ full) and results/pgbench.png (TPS and latency by clients).
 
     .venv/bin/python benchmarks/bench_pgbench.py [--quick] [--config-b FILE]
 
-B defaults to configs/tuned.conf, a hand-written stand-in; pass the tuner's
-conf.d or JSON output with --config-b once it exists.
+B is what `pgtune-hx tune --workload oltp` recommends for the benchmark's own
+embedded server on this host (hardware detected, the server's statistics read),
+written to results/pgbench-tuned.conf; --config-b FILE uses a settings file
+instead (conf.d or the tuner's JSON).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from _common import HERE, quick_results, results_dir, write_result
 
 from pgtune_hx.bench.pgbench.compare import PlannedRun
 from pgtune_hx.bench.pgbench.parse import ProgressLine
-from pgtune_hx.bench.pgbench.scripts import builtin_spec, file_spec
-from pgtune_hx.bench.pgbench.session import BenchOptions, run_benchmark
-from pgtune_hx.bench.pgbench.settings import load_settings
+from pgtune_hx.bench.pgbench.scripts import ScriptSpec, builtin_spec, file_spec
+from pgtune_hx.bench.pgbench.session import BenchOptions, prepare, run_benchmark, with_dbname
+from pgtune_hx.bench.pgbench.settings import SettingsFile, load_settings
 from pgtune_hx.bench.target import BenchTarget
 from pgtune_hx.embedded import embedded_server
 from pgtune_hx.report.bench_charts import pgbench_chart
@@ -78,10 +80,26 @@ def plot(documents: list[dict[str, Any]], first: Mapping[str, Any]) -> Path:
     )
 
 
+def tuned_conf(dsn: str) -> Path:
+    """The tuner's recommendation for this server and host, as a conf.d file."""
+    from pgtune_hx import tune as tuner
+    from pgtune_hx.db import connect
+    from pgtune_hx.tune import render
+    from pgtune_hx.tune.model import Workload
+
+    with connect(dsn) as conn:
+        rec = tuner.live(conn, tuner.Request(workload=Workload.oltp))
+    path = results_dir() / "pgbench-tuned.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render.conf(rec))
+    print(f"B: the tuner's {len(rec.changes)} changes, in {path}", flush=True)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (smoke check)")
-    parser.add_argument("--config-b", type=Path, default=HERE / "configs" / "tuned.conf")
+    parser.add_argument("--config-b", type=Path, default=None, help="default: the tuner's output")
     parser.add_argument(
         "--replot", action="store_true", help="redraw results/pgbench.png from the stored JSON"
     )
@@ -93,27 +111,41 @@ def main() -> int:
     quick = args.quick
     if quick:
         quick_results()
-    configs = (load_settings("default"), load_settings(str(args.config_b)))
     workloads = {
         "tpcb": builtin_spec("tpcb"),
         "gateway": file_spec(str(HERE / "workloads" / "gateway.sql")),
     }
     documents: dict[str, dict[str, Any]] = {}
+    scale = 1 if quick else 5
+
+    def options(script: ScriptSpec, configs: tuple[SettingsFile, SettingsFile]) -> BenchOptions:
+        return BenchOptions(
+            scripts=(script,),
+            scale=scale,
+            clients=(1, 4),
+            duration_s=5 if quick else 15,
+            runs=2 if quick else 3,
+            warmup_s=1 if quick else 3,
+            configs=configs,
+            notes=(SHARED_NOTE,),
+        )
+
     with embedded_server() as server:  # private and temporary: nothing else shares it
         target = BenchTarget(server.dsn(), server)
+        default = load_settings("default")
+        if args.config_b is None:
+            # the tuner sizes for the data it sees: load every workload's data first
+            for script in workloads.values():
+                prepare(target, options(script, (default, default)), Printer())
+            config_b = tuned_conf(
+                with_dbname(server.dsn(), options(workloads["tpcb"], (default, default)).database)
+            )
+        else:
+            config_b = args.config_b
+        configs = (default, load_settings(str(config_b)))
         for name, script in workloads.items():
             print(f"{name}:", flush=True)
-            options = BenchOptions(
-                scripts=(script,),
-                scale=1 if quick else 5,
-                clients=(1, 4),
-                duration_s=5 if quick else 15,
-                runs=2 if quick else 3,
-                warmup_s=1 if quick else 3,
-                configs=configs,
-                notes=(SHARED_NOTE,),
-            )
-            documents[name] = run_benchmark(target, options, Printer())
+            documents[name] = run_benchmark(target, options(script, configs), Printer())
     out = results_dir()
     chart = plot(list(documents.values()), documents["tpcb"])
     summary: dict[str, Any] = {}

@@ -69,7 +69,7 @@ def test_both_searches_cover_the_same_grid(results: dict[str, Any]) -> None:
         assert [p["value"] for p in ev["points"]] == search_ladder(config, 10)
         assert ev["rows"] == 10_000
     adaptive = results["searches"]["adaptive"]
-    # HNSW screened on a subset, one HNSW finalist and every IVFFlat at full size
+    # HNSW screened on a subset, the HNSW finalists and every IVFFlat at full size
     assert adaptive["screening_rows"] == 5000
     assert {ev["index"] for ev in adaptive["screening"]} == {
         "hnsw(m=8,ef_construction=32)",
@@ -77,7 +77,8 @@ def test_both_searches_cover_the_same_grid(results: dict[str, Any]) -> None:
     }
     assert all(ev["rows"] == 5000 for ev in adaptive["screening"])
     full = [ev["index"] for ev in adaptive["evaluations"]]
-    assert sum(1 for name in full if name.startswith("hnsw")) == 1
+    # the screening's cheapest, plus the cheapest with the largest m when another
+    assert 1 <= sum(1 for name in full if name.startswith("hnsw")) <= 2
     assert {name for name in full if name.startswith("ivfflat")} == {
         name for name in grid if name.startswith("ivfflat")
     }

@@ -14,6 +14,7 @@ from pgtune_hx.bench.vector.recommend import (
     Evaluation,
     cheapest,
     finalist,
+    finalists,
     pareto_front,
     scaled_hint,
     screening_rows,
@@ -162,3 +163,18 @@ def test_pareto_front_drops_dominated_and_invalid_points() -> None:
     front = pareto_front([good_fast, good_slow, bad_fast, dominated, invalid])
     assert [p.value for p in front] == [10, 20]
     assert np.all(np.diff([p.qps for p in front]) < 0)
+
+
+def test_finalists_add_the_cheapest_of_the_largest_m() -> None:
+    small, mid, wide, wider = (
+        IndexConfig("hnsw", m=8, ef_construction=64),
+        IndexConfig("hnsw", m=16, ef_construction=64),
+        IndexConfig("hnsw", m=32, ef_construction=64),
+        IndexConfig("hnsw", m=32, ef_construction=128),
+    )
+    screened = [_ev(small, 1.0), _ev(mid, 1.1), _ev(wide, 1.3), _ev(wider, 1.2)]
+    assert finalists(screened) == [small, wider]
+    # the cheapest already has the largest m: one finalist
+    assert finalists([_ev(small, 2.0), _ev(wide, 1.0)]) == [wide]
+    # none of the largest m reached the target: the finalist alone
+    assert finalists([_ev(small, 1.0), _ev(wide, None)]) == [small]

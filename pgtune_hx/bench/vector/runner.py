@@ -34,6 +34,7 @@ from pgtune_hx.bench.vector.recommend import (
     adaptive_search,
     exhaustive_search,
     pareto_front,
+    warm_up,
 )
 from pgtune_hx.bench.vector.results import environment
 from pgtune_hx.bench.vector.scratch import scratch_schema
@@ -171,13 +172,15 @@ class Reporter:
         target again; the recommendation is the higher setting."""
         config, table = evaluation.config, self.lab.tables["items"]
         self.lab.progress.task(f"rebuild check of {config.label}")
+        warm_up(searcher, config, chosen.value, table.tuning)  # a fresh build starts cold
         again = searcher.run(config, chosen.value, table.tuning)
         check: dict[str, object] = {
             "value": chosen.value,
             "search_build_recall": chosen.recall.to_dict() if chosen.recall else None,
             "this_build_recall": again.recall.to_dict() if again.recall else None,
         }
-        final = again if again.reaches(self.options.target) else None
+        # still reaching: the choice stands, with the search's own measurement
+        final = chosen if again.reaches(self.options.target) else None
         if final is None:
             ladder = search_ladder(config, self.lab.k)
             for value in ladder[ladder.index(chosen.value) + 1 :]:
@@ -188,8 +191,10 @@ class Reporter:
         check["raised_to"] = final.value if final and final.value != chosen.value else None
         check["reached"] = final is not None
         evaluation.extras["rebuild_check"] = check
-        if final is None:
+        if final is None or final is chosen:
             return chosen
+        # raised: measured warm on this build; the search may now prefer another
+        # configuration of this type, which report_best then checks in turn
         evaluation.chosen = final
         return final
 

@@ -161,6 +161,12 @@ class Reporter:
             points = filtered_sweep(self.lab, evaluation, searcher, self.options.selectivities)
             evaluation.extras["filtered"] = [p.to_dict() for p in points]
 
+    def rebuild_check_only(self, evaluation: Evaluation, searcher: Searcher) -> None:
+        """The on_index hook of the second search in a comparison: only the
+        rebuild check, so that both searches' choices are held to the same rule."""
+        if evaluation.chosen is not None:
+            self.rebuild_check(evaluation, evaluation.chosen, searcher)
+
     def rebuild_check(
         self, evaluation: Evaluation, chosen: SweepPoint, searcher: Searcher
     ) -> SweepPoint:
@@ -243,7 +249,8 @@ def run_bench(
         if options.search in ("adaptive", "both"):
             outcomes["adaptive"] = adaptive_search(lab, configs, options.target, reporter)
         if options.search in ("exhaustive", "both"):
-            hook = None if "adaptive" in outcomes else reporter
+            # both searches' choices must hold on a second build: the same rule
+            hook = reporter.rebuild_check_only if "adaptive" in outcomes else reporter
             outcomes["exhaustive"] = exhaustive_search(lab, configs, options.target, hook)
         main = outcomes.get("adaptive") or outcomes["exhaustive"]
         recommendation = recommend(lab, main, dataset)

@@ -5,20 +5,19 @@ Run: .venv/bin/python benchmarks/bench_facts.py [--statements 5000] [--repeat 5]
 Writes benchmarks/results/facts.json (benchmarks/README.md conventions). The
 statements are pg_stat_statements-like texts from benchmarks/workload_sql.py
 ($n parameters, ORM-style target lists, joins, CTEs, sub-queries,
-UPDATE/DELETE/INSERT ... ON CONFLICT). Wall and CPU time are both recorded:
-the machine these numbers come from may be shared.
+UPDATE/DELETE/INSERT ... ON CONFLICT). Wall and CPU time are both recorded,
+with the CPU model and the load around the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
 import pglast
-from _common import quick_results, write_result
+from _common import machine, quick_results, write_result
 from workload_sql import statements
 
 from pgtune_hx.analyze.query import extract_many
@@ -46,7 +45,6 @@ def main() -> None:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         results = extract_many(texts)
         runs.append({"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0})
-    load_after = os.getloadavg()
     facts = [r for r in results if isinstance(r, QueryFacts)]
     best_wall = min(r["wall_s"] for r in runs)
     best_cpu = min(r["cpu_s"] for r in runs)
@@ -72,15 +70,7 @@ def main() -> None:
         runs=[{k: round(v, 3) for k, v in r.items()} for r in runs],
         target_met_wall=best_wall <= limit,
         target_met_cpu=best_cpu <= limit,
-        machine={
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "pglast": pglast.__version__,
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after],
-            "note": "2 cores shared with other workloads while measuring; "
-            "CPU time is the steadier figure",
-        },
+        machine=machine(load_before, pglast=pglast.__version__),
     )
     print(f"{path}: {summary}")
 

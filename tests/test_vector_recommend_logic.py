@@ -1,23 +1,21 @@
-"""The search logic without a server: the walk along the ladder, the
-cheapest choice and the finalist, hints, screening size, the head-to-head
-summary and the Pareto frontier."""
+"""The search logic without a server: the walk along the ladder (and where a
+cost bound stops it), the cheapest choice, the adaptive search's candidates
+and runoff rule, hints, the head-to-head summary and the Pareto frontier."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from pgtune_hx.bench.vector.adaptive import candidates, runoff_winner
 from pgtune_hx.bench.vector.build import BuildResult, IndexConfig
 from pgtune_hx.bench.vector.compare import Contender, summarize
 from pgtune_hx.bench.vector.plan import PlanCheck
 from pgtune_hx.bench.vector.recommend import (
     Evaluation,
     cheapest,
-    finalist,
-    finalists,
     pareto_front,
     scaled_hint,
-    screening_rows,
     smallest_reaching,
 )
 from pgtune_hx.bench.vector.stats import wilson
@@ -79,6 +77,21 @@ def test_walk_finds_the_first_value_reaching_the_target(start: int, threshold: i
     assert len(points) == len(calls)
 
 
+def test_walk_up_stops_when_a_miss_already_costs_more_than_the_bound() -> None:
+    calls: list[int] = []
+
+    def run_at(value: int, quick: bool) -> SweepPoint:
+        calls.append(value)
+        # cost grows with the value; only 320 and above reach the target
+        return point(value, 0.99 if value >= 320 else 0.5, 100.0, server_ms=value / 10)
+
+    chosen, _ = smallest_reaching(run_at, LADDER, 0.95, start=1, bound=5.0)
+    assert chosen is None and calls == [20, 40, 80]  # 80 misses at 8 ms > 5 ms: stop
+    calls.clear()
+    chosen, _ = smallest_reaching(run_at, LADDER, 0.95, start=1, bound=50.0)
+    assert chosen is not None and chosen.value == 320 and calls == [20, 40, 80, 160, 320]
+
+
 def _ev(
     config: IndexConfig,
     cost: float | None,
@@ -108,17 +121,6 @@ def test_cheapest_is_least_server_cost_not_noisy_qps() -> None:
     assert cheapest([slow, fast]) is fast and fast.chosen.cost_source == "client_latency"
 
 
-def test_finalist_falls_back_to_the_best_recall() -> None:
-    a, b = (
-        IndexConfig("hnsw", m=8, ef_construction=32),
-        IndexConfig("hnsw", m=16, ef_construction=32),
-    )
-    assert finalist([_ev(a, 3.0), _ev(b, 1.0)]) == b
-    low, high = _ev(a, None), _ev(b, None)
-    low.points, high.points = [point(1000, 0.6, 1.0, a)], [point(1000, 0.9, 1.0, b)]
-    assert finalist([low, high]) == b
-
-
 def test_hints_carry_over_and_scale_with_lists() -> None:
     i100, i400 = IndexConfig("ivfflat", lists=100), IndexConfig("ivfflat", lists=400)
     assert scaled_hint(_ev(i100, 1.0, value=8), i400) == 32
@@ -145,12 +147,6 @@ def test_head_to_head_summary_pairs_rounds() -> None:
     assert same["same_choice"] and same["qps_ratio"] == 1.0 and same["cost_ratio"] == 1.0
 
 
-def test_screening_only_when_it_saves_work() -> None:
-    assert screening_rows(100_000) == 12_500
-    assert screening_rows(400_000) == 50_000
-    assert screening_rows(9_999) is None
-
-
 def test_pareto_front_drops_dominated_and_invalid_points() -> None:
     good_fast, good_slow, bad_fast = (
         point(10, 0.9, 2000),
@@ -165,16 +161,26 @@ def test_pareto_front_drops_dominated_and_invalid_points() -> None:
     assert np.all(np.diff([p.qps for p in front]) < 0)
 
 
-def test_finalists_add_the_cheapest_of_the_largest_m() -> None:
-    small, mid, wide, wider = (
-        IndexConfig("hnsw", m=8, ef_construction=64),
-        IndexConfig("hnsw", m=16, ef_construction=64),
+def test_adaptive_candidates_are_the_richest_graph_and_every_ivfflat() -> None:
+    grid = [
+        IndexConfig("ivfflat", lists=316),
+        IndexConfig("hnsw", m=8, ef_construction=128),
         IndexConfig("hnsw", m=32, ef_construction=64),
         IndexConfig("hnsw", m=32, ef_construction=128),
-    )
-    screened = [_ev(small, 1.0), _ev(mid, 1.1), _ev(wide, 1.3), _ev(wider, 1.2)]
-    assert finalists(screened) == [small, wider]
-    # the cheapest already has the largest m: one finalist
-    assert finalists([_ev(small, 2.0), _ev(wide, 1.0)]) == [wide]
-    # none of the largest m reached the target: the finalist alone
-    assert finalists([_ev(small, 1.0), _ev(wide, None)]) == [small]
+        IndexConfig("hnsw", m=16, ef_construction=128),
+        IndexConfig("ivfflat", lists=100),
+    ]
+    assert candidates(grid) == [
+        IndexConfig("hnsw", m=32, ef_construction=128),
+        IndexConfig("ivfflat", lists=100),
+        IndexConfig("ivfflat", lists=316),
+    ]
+    only_ivf = [IndexConfig("ivfflat", lists=50)]
+    assert candidates(only_ivf) == only_ivf
+
+
+def test_runoff_decides_on_the_median_paired_ratio() -> None:
+    # one lucky round does not carry the candidate
+    assert runoff_winner([0.5, 1.1, 1.2]) == "best"
+    assert runoff_winner([0.97, 0.99, 1.4]) == "candidate"
+    assert runoff_winner([1.0, 1.0, 1.0]) == "best"  # a tie keeps the incumbent

@@ -15,13 +15,14 @@ None of this is counted as search time: it is the referee, not a player.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from pgtune_hx.bench.vector.build import IndexConfig
 from pgtune_hx.bench.vector.lab import Lab
-from pgtune_hx.bench.vector.sweep import Searcher, SweepPoint
+from pgtune_hx.bench.vector.sweep import QuerySet, Searcher, SweepPoint
 
 ROUNDS = 7
 WARMUP_QUERIES = 100
@@ -39,7 +40,6 @@ def head_to_head(lab: Lab, a: Contender, b: Contender, rounds: int = ROUNDS) -> 
     ratios are a over b for QPS and b's cost over a's (above 1: a is faster)."""
     same = a.config == b.config and a.value == b.value
     full = lab.tables["items"]
-    passes: dict[str, list[SweepPoint]] = {a.name: [], b.name: []}
     with ExitStack() as stack:
         searchers: dict[str, Searcher] = {}
         _, first = stack.enter_context(lab.index(a.config, full))
@@ -49,18 +49,32 @@ def head_to_head(lab: Lab, a: Contender, b: Contender, rounds: int = ROUNDS) -> 
         else:
             _, second = stack.enter_context(lab.index(b.config, lab.twin_table()))
             searchers[b.name] = second
-        for c in (a, b):
-            searchers[c.name].run(
-                c.config, c.value, full.tuning.head(WARMUP_QUERIES), short_is_flag=False
-            )
+        sides = [(a.name, searchers[a.name], a.config, a.value)]
+        if not same:
+            sides.append((b.name, searchers[b.name], b.config, b.value))
         lab.progress.task(f"head to head, {rounds} rounds", total=rounds)
-        for r in range(rounds):
-            order = (a, b) if r % 2 == 0 else (b, a)
-            for c in order:
-                if not (same and c is b):
-                    passes[c.name].append(searchers[c.name].run(c.config, c.value, full.tuning))
-            lab.progress.advance()
+        passes = alternate(sides, full.tuning, rounds, lab.progress.advance)
     return summarize(a, b, passes[a.name], passes[a.name] if same else passes[b.name])
+
+
+# (name, searcher on its own table, index configuration, search setting)
+Side = tuple[str, Searcher, IndexConfig, int]
+
+
+def alternate(
+    sides: list[Side], queries: QuerySet, rounds: int, advance: Callable[[], None] | None = None
+) -> dict[str, list[SweepPoint]]:
+    """Warm every side, then ``rounds`` rounds of one pass each, the order
+    reversed every other round (A B, B A, ...) so drift hits both alike."""
+    for _, searcher, config, value in sides:
+        searcher.run(config, value, queries.head(WARMUP_QUERIES), short_is_flag=False)
+    passes: dict[str, list[SweepPoint]] = {name: [] for name, *_ in sides}
+    for r in range(rounds):
+        for name, searcher, config, value in sides if r % 2 == 0 else sides[::-1]:
+            passes[name].append(searcher.run(config, value, queries))
+        if advance is not None:
+            advance()
+    return passes
 
 
 def summarize(

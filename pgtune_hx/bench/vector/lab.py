@@ -112,27 +112,6 @@ class Lab:
         ids = np.asarray(given[:, : self.k], dtype=np.int64)
         return Neighbors(ids, paired_distances(queries, train[ids], self.dataset.metric))
 
-    def subset_table(self, rows: int, queries: int) -> Table:
-        """The first ``rows`` rows (a random sample: rows are in random order)
-        as their own table, with ground truth for that subset."""
-        name = f"{ITEMS}_{rows}"
-        if name in self.tables:
-            return self.tables[name]
-        with translated("creating the screening table"):
-            self.conn.execute(
-                sql.SQL("CREATE TABLE {} AS SELECT * FROM {} WHERE id < {}").format(
-                    self.scratch.ident(name), self.scratch.items, sql.Literal(rows)
-                )
-            )
-            self.conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(self.scratch.ident(name)))
-        full = self.tables[ITEMS]
-        tuning = full.tuning.vectors[:queries]
-        table = Table(
-            name, rows, QuerySet("tuning", tuning, self.truth(tuning, rows)), full.holdout
-        )
-        self.tables[name] = table
-        return table
-
     def twin_table(self) -> Table:
         """A copy of the full table, rows in the same order, sharing its query
         sets and ground truth: two indexes can then be searched side by side,

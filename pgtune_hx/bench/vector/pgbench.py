@@ -66,10 +66,10 @@ class PgbenchResult:
         }
 
 
-def script(scratch: Scratch, metric: Metric, k: int, queries: int) -> str:
+def script(scratch: Scratch, metric: Metric, k: int, queries: int, table: str = "items") -> str:
     """The pgbench script. A script file cannot take bind parameters; the
     names in it are ours (a hex schema name), quoted anyway, and k an int."""
-    items = f'"{scratch.schema}"."items"'
+    items = f'"{scratch.schema}"."{table}"'
     qtable = f'"{scratch.schema}"."queries"'
     lines = [
         f"\\set q random(0, {queries - 1})",

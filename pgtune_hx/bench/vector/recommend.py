@@ -9,25 +9,9 @@ mean latency (see SweepPoint.cost_ms). Client QPS is measured and reported
 for every pass, but on a busy machine the same setting can measure at
 several times the QPS of another pass, so it does not choose.
 
-Adaptive search (what the CLI runs), instead of an exhaustive grid:
-
-1. HNSW screening, when the table is large enough: every HNSW configuration
-   is built on a random subset (1/8 of the rows, at least 5,000), cheapest
-   build first. HNSW builds dominate the cost of a sweep; IVFFlat builds are
-   a k-means on a sample and a pass over the rows, so IVFFlat skips this.
-2. For each configuration the smallest ladder value reaching the target is
-   found by walking from a hint (the value the previous configuration
-   needed): down while it still reaches, else up until it does. The ladder
-   doubles, so passes that fail are the cheap ones, and a pass whose first
-   quarter of queries already cannot reach the target stops there.
-3. Only the cheapest screened HNSW configuration is built at full size, and
-   searched from the value screening found. Every IVFFlat configuration is
-   built at full size and searched from the value the previous one needed,
-   scaled by the lists. The cheapest reaching setting of all wins.
-
-The exhaustive search builds every configuration at full size, runs every
-setting of the ladder and picks by the same rule; benchmarks/bench_vector.py
-runs both and compares their choices head to head (compare.py).
+The adaptive search (adaptive.py, what the CLI runs) and the exhaustive
+sweep (here) choose by the same rule; benchmarks/bench_vector.py runs both
+and compares their choices head to head (compare.py).
 """
 
 from __future__ import annotations
@@ -36,13 +20,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pgtune_hx.bench.vector.build import BuildResult, IndexConfig
-from pgtune_hx.bench.vector.lab import Lab, Table
+from pgtune_hx.bench.vector.lab import Lab
 from pgtune_hx.bench.vector.sweep import QuerySet, Searcher, SweepPoint, search_ladder
 
-SCREEN_FRACTION = 8
-SCREEN_MIN_ROWS = 5000
 EARLY_STOP_MIN_QUERIES = 200
 WARMUP_QUERIES = 100
 
@@ -84,7 +67,11 @@ class Evaluation:
 
 
 def smallest_reaching(
-    run_at: Callable[[int, bool], SweepPoint], ladder: list[int], target: float, start: int = 0
+    run_at: Callable[[int, bool], SweepPoint],
+    ladder: list[int],
+    target: float,
+    start: int = 0,
+    bound: float | None = None,
 ) -> tuple[SweepPoint | None, list[SweepPoint]]:
     """The first ladder value whose pass reaches the target, assuming recall
     grows along the ladder, found by walking from index ``start``: down while
@@ -112,48 +99,19 @@ def smallest_reaching(
             i -= 1
         return cache[i], points
     while i < len(ladder) - 1:
+        if bound is not None and cache[i].cost_ms > bound:
+            break
         i += 1
         if ok(i):
             return cache[i], points
     return None, points
 
 
-def evaluate(
-    lab: Lab,
-    config: IndexConfig,
-    table: Table,
-    target: float,
-    *,
-    hint_value: int | None = None,
-    on_index: OnIndex | None = None,
-) -> tuple[Evaluation, float]:
-    """Build ``config`` on ``table`` and find its cheapest setting reaching the
-    target. Returns the evaluation and the seconds spent in ``on_index``."""
-    ladder = search_ladder(config, lab.k)
-    hint = _hint_index(ladder, hint_value)
-    with lab.index(config, table) as (build, searcher):
-        warm_up(searcher, config, ladder[hint], table.tuning)
-        lab.progress.task(f"searching {config.label}", total=len(ladder))
-
-        def run_at(value: int, quick: bool) -> SweepPoint:
-            lab.progress.advance()
-            return _probe(searcher, config, value, table.tuning, target, quick)
-
-        chosen, points = smallest_reaching(run_at, ladder, target, hint)
-        evaluation = Evaluation(config, table.rows, build, points, chosen)
-        spent = 0.0
-        if on_index is not None:
-            started = time.perf_counter()
-            on_index(evaluation, searcher)
-            spent = time.perf_counter() - started
-    return evaluation, spent
-
-
-def _hint_index(ladder: list[int], value: int | None) -> int:
+def hint_index(ladder: list[int], value: int | None) -> int:
     """Nearest ladder index to ``value`` (in ratio: the ladder doubles); with
     no hint, a third of the way up, where targets of 0.9-0.99 usually land.
 
-    >>> _hint_index([10, 20, 40, 80, 160, 320, 640, 1000], 50), _hint_index([1, 2, 4, 8], None)
+    >>> hint_index([10, 20, 40, 80, 160, 320, 640, 1000], 50), hint_index([1, 2, 4, 8], None)
     (2, 1)
     """
     if value is None:
@@ -166,7 +124,7 @@ def warm_up(searcher: Searcher, config: IndexConfig, value: int, queries: QueryS
     searcher.run(config, value, queries.head(WARMUP_QUERIES), short_is_flag=False)
 
 
-def _probe(
+def probe(
     searcher: Searcher,
     config: IndexConfig,
     value: int,
@@ -181,17 +139,6 @@ def _probe(
     return searcher.run(config, value, queries)
 
 
-def screening_rows(rows: int) -> int | None:
-    """Rows of the screening subset, or None when screening would not save
-    anything (the table is small).
-
-    >>> screening_rows(100_000), screening_rows(8_000)
-    (12500, None)
-    """
-    subset = max(SCREEN_MIN_ROWS, rows // SCREEN_FRACTION)
-    return subset if subset * 2 <= rows else None
-
-
 def cheapest(evaluations: list[Evaluation]) -> Evaluation | None:
     """The evaluation whose chosen setting costs least per query; among
     costs within 2% (measurement noise), the one that built faster."""
@@ -201,33 +148,6 @@ def cheapest(evaluations: list[Evaluation]) -> Evaluation | None:
     low = min(e.cost_ms for e in reaching)
     close = [e for e in reaching if e.cost_ms <= low * 1.02]
     return min(close, key=lambda e: (e.build.seconds, e.cost_ms))
-
-
-def finalists(screened: list[Evaluation]) -> list[IndexConfig]:
-    """The screened configurations to build at full size: the finalist, and
-    the cheapest of those with the grid's largest m when that is another one.
-    A graph with few links per node loses recall as the table grows, so the
-    subset flatters small m: at 100,000 x 128 the cheapest on the 1/8 subset
-    (m=8) needed ef_search 320 at full size where m=32 needed 40, at two thirds
-    of the cost per query. The largest m carries its subset cost over best."""
-    first = finalist(screened)
-    top_m = max(e.config.m or 0 for e in screened)
-    wide = cheapest([e for e in screened if (e.config.m or 0) == top_m])
-    if wide is None or wide.config == first:
-        return [first]
-    return [first, wide.config]
-
-
-def finalist(screened: list[Evaluation]) -> IndexConfig:
-    """The screened configuration to build at full size: the cheapest, or
-    when none reached the target on the subset, the one with the best
-    recall (the full table gets a chance)."""
-    best = cheapest(screened)
-    if best is not None:
-        return best.config
-    return max(
-        screened, key=lambda e: max((p.observed_recall for p in e.points), default=0.0)
-    ).config
 
 
 def scaled_hint(previous: Evaluation | None, config: IndexConfig) -> int | None:
@@ -248,15 +168,20 @@ class SearchOutcome:
     target: float
     seconds: float  # search time, without on_index work
     evaluations: list[Evaluation]
-    screening: list[Evaluation] = field(default_factory=list)
-    screening_rows: int | None = None
+    # adaptive only: the runoffs between close candidates and the last winner
+    runoffs: list[dict[str, Any]] = field(default_factory=list)
+    winner: Evaluation | None = None
 
     @property
     def best(self) -> Evaluation | None:
+        """The runoff's winner when there was a decision between candidates,
+        else the cheapest by its own pass."""
+        if self.winner is not None and self.winner.chosen is not None:
+            return self.winner
         return cheapest(self.evaluations)
 
     def points(self) -> list[SweepPoint]:
-        """Every pass on the full table (curves included), not screening."""
+        """Every pass on the full table (curves included)."""
         return [p for e in self.evaluations for p in [*e.points, *e.curve]]
 
     def to_dict(self) -> dict[str, object]:
@@ -265,65 +190,13 @@ class SearchOutcome:
             "method": self.method,
             "target_recall": self.target,
             "search_seconds": self.seconds,
-            "builds": len(self.evaluations) + len(self.screening),
-            "passes": sum(len(e.points) for e in [*self.evaluations, *self.screening]),
-            "screening_rows": self.screening_rows,
+            "builds": len(self.evaluations),
+            "passes": sum(len(e.points) for e in self.evaluations)
+            + sum(int(r["passes"]) for r in self.runoffs),
             "best": best.to_dict() if best else None,
             "evaluations": [e.to_dict() for e in self.evaluations],
-            "screening": [e.to_dict() for e in self.screening],
+            "runoffs": self.runoffs,
         }
-
-
-def adaptive_search(
-    lab: Lab, grid: list[IndexConfig], target: float, on_index: OnIndex | None = None
-) -> SearchOutcome:
-    """Screening for HNSW, full-size walks for the finalist and for IVFFlat.
-    ``seconds`` counts everything: the subset table and its ground truth,
-    every build, warm-up and pass; only ``on_index`` work is left out."""
-    started = time.perf_counter()
-    excluded = 0.0
-    full = lab.tables["items"]
-    hnsw = sorted((c for c in grid if c.kind == "hnsw"), key=_build_order)
-    ivfflat = sorted(c for c in grid if c.kind == "ivfflat")
-    subset = screening_rows(full.rows) if len(hnsw) > 1 else None
-    screening: list[Evaluation] = []
-    hints: dict[IndexConfig, int | None] = {}
-    if subset is not None:
-        table = lab.subset_table(subset, len(full.tuning))
-        previous: Evaluation | None = None
-        for config in hnsw:
-            ev, _ = evaluate(lab, config, table, target, hint_value=scaled_hint(previous, config))
-            screening.append(ev)
-            previous = ev if ev.chosen is not None else previous
-        hnsw = finalists(screening)
-        for pick in hnsw:
-            # the full table needs about the subset's setting (often one step more)
-            hints[pick] = scaled_hint(next(e for e in screening if e.config == pick), pick)
-    chosen_configs = hnsw + ivfflat
-    evaluations: list[Evaluation] = []
-    for config in chosen_configs:
-        same_kind = [e for e in evaluations if e.config.kind == config.kind and e.chosen]
-        hint = hints.get(config) or scaled_hint(same_kind[-1] if same_kind else None, config)
-        # the only config of its type is that type's best: report on it now
-        hook = on_index if _alone(config, chosen_configs) else None
-        ev, spent = evaluate(lab, config, full, target, hint_value=hint, on_index=hook)
-        excluded += spent
-        evaluations.append(ev)
-    seconds = time.perf_counter() - started - excluded
-    outcome = SearchOutcome("adaptive", target, seconds, evaluations, screening, subset)
-    if on_index is not None:
-        done = {c.kind for c in chosen_configs if _alone(c, chosen_configs)}
-        report_best(lab, outcome, on_index, skip=done)
-    return outcome
-
-
-def _build_order(config: IndexConfig) -> tuple[int, int]:
-    """HNSW build cost grows with m and ef_construction: cheapest first."""
-    return (config.m or 0) * (config.ef_construction or 0), config.m or 0
-
-
-def _alone(config: IndexConfig, configs: list[IndexConfig]) -> bool:
-    return sum(1 for c in configs if c.kind == config.kind) == 1
 
 
 def exhaustive_search(
@@ -336,7 +209,7 @@ def exhaustive_search(
     for config in grid:
         ladder = search_ladder(config, lab.k)
         with lab.index(config, full) as (build, searcher):
-            warm_up(searcher, config, ladder[_hint_index(ladder, None)], full.tuning)
+            warm_up(searcher, config, ladder[hint_index(ladder, None)], full.tuning)
             lab.progress.task(f"sweeping {config.label}", total=len(ladder))
             points = []
             for value in ladder:

@@ -77,20 +77,16 @@ def environment(conn: Connection) -> dict[str, Any]:
 
 def point_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per measured pass, for the CSV: phase is adaptive,
-    exhaustive, screening, curve or holdout."""
+    exhaustive, runoff, curve or holdout."""
     rows = []
     for method, search in (payload.get("searches") or {}).items():
-        for phase, evaluations in (
-            (method, search["evaluations"]),
-            ("screening", search["screening"]),
-        ):
-            for ev in evaluations:
-                for point in ev["points"]:
-                    rows.append(flat(point, phase, ev["rows"]))
-                for point in ev.get("curve") or []:
-                    rows.append(flat(point, "curve", ev["rows"]))
-                if ev.get("holdout"):
-                    rows.append(flat(ev["holdout"], "holdout", ev["rows"]))
+        for ev in search["evaluations"]:
+            for point in ev["points"]:
+                rows.append(flat(point, method, ev["rows"]))
+            for point in ev.get("curve") or []:
+                rows.append(flat(point, "curve", ev["rows"]))
+            if ev.get("holdout"):
+                rows.append(flat(ev["holdout"], "holdout", ev["rows"]))
     return rows
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pgtune_hx.bench.target import BenchTarget
 from pgtune_hx.bench.vector import datasets, hdf5
+from pgtune_hx.bench.vector.adaptive import adaptive_search
 from pgtune_hx.bench.vector.build import BuildSettings, IndexConfig, hnsw_grid, ivfflat_grid
 from pgtune_hx.bench.vector.compare import ROUNDS, Contender, head_to_head
 from pgtune_hx.bench.vector.filtered import SELECTIVITIES, filtered_sweep
@@ -31,7 +32,6 @@ from pgtune_hx.bench.vector.predict import (
 from pgtune_hx.bench.vector.recommend import (
     Evaluation,
     SearchOutcome,
-    adaptive_search,
     exhaustive_search,
     pareto_front,
     warm_up,
@@ -155,7 +155,7 @@ class Reporter:
                 evaluation.curve.append(searcher.run(evaluation.config, value, table.tuning))
                 self.lab.progress.advance()
         evaluation.extras["concurrency"] = self.concurrency(
-            evaluation, chosen.value, chosen.qps, chosen.latency
+            evaluation, chosen.value, chosen.qps, chosen.latency, searcher.table
         )
         if self.options.filtered:
             points = filtered_sweep(self.lab, evaluation, searcher, self.options.selectivities)
@@ -205,13 +205,20 @@ class Reporter:
         return final
 
     def concurrency(
-        self, evaluation: Evaluation, value: int, qps: float, latency: dict[str, float]
+        self,
+        evaluation: Evaluation,
+        value: int,
+        qps: float,
+        latency: dict[str, float],
+        table: str,
     ) -> list[dict[str, object]]:
         from pgtune_hx.bench.vector.sweep import SEARCH_PARAM
 
         out: list[dict[str, object]] = []
         scratch = self.lab.scratch
-        text = script(scratch, self.lab.dataset.metric, self.lab.k, len(self.lab.dataset.queries))
+        text = script(
+            scratch, self.lab.dataset.metric, self.lab.k, len(self.lab.dataset.queries), table
+        )
         for clients in self.options.concurrency:
             if clients == 1:
                 out.append(
@@ -347,11 +354,9 @@ def compare(outcomes: dict[str, SearchOutcome], lab: Lab, rounds: int = ROUNDS) 
         "adaptive_seconds": adaptive.seconds,
         "exhaustive_seconds": exhaustive.seconds,
         "time_ratio": adaptive.seconds / exhaustive.seconds if exhaustive.seconds else None,
-        "adaptive_builds": len(adaptive.evaluations) + len(adaptive.screening),
+        "adaptive_builds": len(adaptive.evaluations),
         "exhaustive_builds": len(exhaustive.evaluations),
-        "adaptive_build_seconds": sum(
-            ev.build.seconds for ev in [*adaptive.evaluations, *adaptive.screening]
-        ),
+        "adaptive_build_seconds": sum(ev.build.seconds for ev in adaptive.evaluations),
         "exhaustive_build_seconds": sum(ev.build.seconds for ev in exhaustive.evaluations),
     }
     if a is None or e is None or a.chosen is None or e.chosen is None:

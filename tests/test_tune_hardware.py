@@ -44,6 +44,10 @@ def test_cgroup_limits_win_over_host_size() -> None:
         ("nvme0n1", False, Storage.nvme, "detected"),
         ("sdb", False, Storage.ssd, "detected"),
         ("vda", None, Storage.ssd, "assumed"),
+        # virtio and Xen disks say rotational whatever is behind them
+        ("vda", True, Storage.ssd, "assumed"),
+        ("xvdb", True, Storage.ssd, "assumed"),
+        ("vda", False, Storage.ssd, "detected"),
     ],
 )
 def test_storage_from_the_data_disk(
@@ -58,6 +62,8 @@ def test_storage_from_the_data_disk(
     )
     assert hw.storage is storage
     assert hw.sources["storage"].startswith(source)
+    if disk.startswith(("vd", "xvd")) and rotational:
+        assert any("virtual disk" in note and "--storage" in note for note in hw.notes)
 
 
 def test_flags_override_detection() -> None:

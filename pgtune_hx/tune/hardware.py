@@ -35,13 +35,24 @@ class Hardware:
     notes: tuple[str, ...] = ()
 
 
+# Paravirtual block devices (virtio-blk, Xen): the guest kernel reports them
+# rotational unless the hypervisor says otherwise, whatever is behind them.
+VIRTUAL_DISK_PREFIXES = ("vd", "xvd")
+
+
 def storage_of(facts: HostFacts) -> tuple[Storage | None, str | None]:
-    """hdd for a rotational disk, nvme for nvme devices, else ssd; None when unknown."""
+    """hdd for a rotational disk, nvme for nvme devices, else ssd; None when
+    unknown, with the reason when there is one."""
+    name = facts.data_disk or ""
     if facts.data_disk_rotational is None:
         return None, None
+    if facts.data_disk_rotational and name.startswith(VIRTUAL_DISK_PREFIXES):
+        return (
+            None,
+            f"{name} is a virtual disk: its rotational flag does not tell what is behind it",
+        )
     if facts.data_disk_rotational:
-        return Storage.hdd, f"{facts.data_disk or 'data disk'} is rotational"
-    name = facts.data_disk or ""
+        return Storage.hdd, f"{name or 'data disk'} is rotational"
     if name.startswith("nvme"):
         return Storage.nvme, f"{name} is an NVMe device"
     return Storage.ssd, f"{name or 'data disk'} is not rotational"
@@ -112,7 +123,7 @@ def resolve(
         if storage is None:
             storage = Storage.ssd
             sources["storage"] = "assumed"
-            notes.append("data disk type unknown: ssd assumed (give --storage)")
+            notes.append(f"{why or 'data disk type unknown'}: ssd assumed (give --storage)")
         else:
             sources["storage"] = f"detected ({why})"
     if memory is None or cpus is None or storage is None:

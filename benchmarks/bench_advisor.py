@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _common import quick_results, write_result
+from _common import machine, quick_results, write_result
 
 from pgtune_hx.advise import workload as wl
 from pgtune_hx.advise.advisor import Methods, advise, methods_for
@@ -343,7 +343,6 @@ def bench(admin_dsn: str, args: argparse.Namespace) -> dict[str, Any]:
         conn.execute("analyze")
     after = measure(dsn, statements, args.calls, args.repeat)
     speedup = before["median_total_ms"] / max(after["median_total_ms"], 1e-6)
-    load_after = os.getloadavg()
 
     return {
         "benchmark": "index advisor: planted missing indexes",
@@ -374,13 +373,10 @@ def bench(admin_dsn: str, args: argparse.Namespace) -> dict[str, Any]:
         "target_met": speedup >= TARGET_SPEEDUP
         and planted["all_found"]
         and planted["none_useless"],
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after],
-            "note": "2 cores shared with other workloads while measuring: absolute times are "
-            "noisy, the before/after ratio is the figure",
-        },
+        "machine": machine(
+            load_before,
+            note="absolute times vary with the machine; the before/after ratio is the figure",
+        ),
     }
 
 

@@ -24,13 +24,12 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import quick_results, write_result
+from _common import machine, quick_results, write_result
 
 from pgtune_hx.analyze.engine import run
 from pgtune_hx.collect import load, save
@@ -105,6 +104,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--base-dir", type=Path, default=None)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     if args.quick:
         quick_results()
     tables = args.tables or (500 if args.quick else 10_000)
@@ -174,13 +174,7 @@ def main() -> None:
         database=shape,
         runs=runs,
         quick=args.quick,
-        machine={
-            "cpus": os.cpu_count(),
-            "load_avg_1min": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(),
-            "note": "2 cores shared with other jobs running at the same time; "
-            "timings are medians of the runs in one process",
-        },
+        machine=machine(load_before, note="timings are medians of the runs in one process"),
     )
     print(json.dumps(summary, indent=2))
     print(f"wrote {written}")

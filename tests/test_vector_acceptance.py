@@ -11,42 +11,20 @@ from typing import Any
 
 import pytest
 
-from pgtune_hx.bench.target import BenchTarget
-from pgtune_hx.bench.vector.build import BuildSettings, IndexConfig
+from pgtune_hx.bench.vector.build import IndexConfig
 from pgtune_hx.bench.vector.results import acceptance
-from pgtune_hx.bench.vector.runner import BenchOptions, run_bench
-from pgtune_hx.bench.vector.spec import parse_dataset
 from pgtune_hx.bench.vector.sweep import search_ladder
 from pgtune_hx.embedded import EmbeddedServer
-from tests.conftest import _make_db
-from tests.helpers.servers import PgTarget
+from tests.helpers.vector import SMALL, small_bench
 
-TARGET = 0.9
+TARGET = SMALL.target
 
 
 @pytest.fixture(scope="module")
 def results(pg18_server: EmbeddedServer) -> Iterator[dict[str, Any]]:
     """One small run in a fresh database, shared by the tests below."""
-    target = PgTarget("pg18", 18, pg18_server.dsn(), pg18_server)
-    db = next(databases := _make_db(target))
-    options = BenchOptions(
-        dataset=parse_dataset("synthetic"),
-        rows=10_000,
-        dim=8,
-        queries=100,
-        target=TARGET,
-        concurrency=[1],
-        seed=5,
-        search="both",
-        build=BuildSettings("64MB", 0),
-        hnsw_m=(8, 16),
-        hnsw_ef_construction=(32,),
-        curves=False,
-        filtered=False,
-        head_to_head_rounds=3,
-    )
-    yield run_bench(BenchTarget(db.dsn, None), options, pg18_server.bin("pgbench"))
-    next(databases, None)  # drops the database
+    with small_bench(pg18_server) as out:
+        yield out
 
 
 def _evaluations(results: dict[str, Any], method: str) -> list[dict[str, Any]]:

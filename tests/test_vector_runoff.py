@@ -9,46 +9,29 @@ from typing import Any
 
 import pytest
 
-from pgtune_hx.bench.target import BenchTarget
 from pgtune_hx.bench.vector import adaptive
-from pgtune_hx.bench.vector.build import BuildSettings
 from pgtune_hx.bench.vector.metric import Metric
 from pgtune_hx.bench.vector.pgbench import script
-from pgtune_hx.bench.vector.runner import BenchOptions, run_bench
 from pgtune_hx.bench.vector.scratch import Scratch
-from pgtune_hx.bench.vector.spec import parse_dataset
 from pgtune_hx.embedded import EmbeddedServer
-from tests.conftest import _make_db
-from tests.helpers.servers import PgTarget
-
-TARGET = 0.9
+from tests.helpers.vector import small_bench
 
 
 @pytest.fixture(scope="module")
 def results(pg18_server: EmbeddedServer) -> Iterator[dict[str, Any]]:
-    target = PgTarget("pg18", 18, pg18_server.dsn(), pg18_server)
-    db = next(databases := _make_db(target))
-    options = BenchOptions(
-        dataset=parse_dataset("synthetic"),
-        rows=10_000,
-        dim=8,
-        queries=100,
-        target=TARGET,
-        concurrency=[1, 2],
-        seed=7,
-        search="adaptive",
-        build=BuildSettings("64MB", 0),
-        hnsw_m=(8,),
-        hnsw_ef_construction=(32,),
-        curves=False,
-        filtered=True,
-        selectivities=(0.5,),
-        pgbench_seconds=1,
-    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(adaptive, "RUNOFF_MARGIN", 1000.0)
-        yield run_bench(BenchTarget(db.dsn, None), options, pg18_server.bin("pgbench"))
-    next(databases, None)
+        with small_bench(
+            pg18_server,
+            concurrency=[1, 2],
+            seed=7,
+            search="adaptive",
+            hnsw_m=(8,),
+            filtered=True,
+            selectivities=(0.5,),
+            pgbench_seconds=1,
+        ) as out:
+            yield out
 
 
 def test_every_reaching_candidate_meets_the_best_so_far(results: dict[str, Any]) -> None:

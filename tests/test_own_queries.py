@@ -68,11 +68,18 @@ def test_snapshot_reads_statements_without_temporary_files(db: TestDatabase) -> 
         if r.get("datname") == db.name and is_own_query(r.get("query"))
     ]
     assert ours
-    earlier = {r["queryid"]: r for r in before.rows("statements")}
+    # the same catalog query has the same queryid in every database: match the
+    # entry, not only the id (other tests' databases have their own counters)
+    earlier = {_entry(r): r for r in before.rows("statements")}
     for row in ours:
         spilled = int(row["temp_blks_written"] or 0)
-        prior = earlier.get(row["queryid"])
+        prior = earlier.get(_entry(row))
         # an entry evicted and made again in between counts from zero
         kept = prior is not None and int(row["calls"]) >= int(prior["calls"])
         was = int(prior["temp_blks_written"] or 0) if kept and prior else 0
         assert spilled - was == 0, row["query"][:80]
+
+
+def _entry(row: dict[str, Any]) -> tuple[object, ...]:
+    """What identifies a pg_stat_statements entry."""
+    return (row.get("datname"), row.get("userid"), row.get("queryid"), row.get("toplevel"))
